@@ -1,0 +1,48 @@
+export type { Clock, ManualClock } from './clock.js';
+export { manualClock, systemClock } from './clock.js';
+export type {
+  CreateSessionInput,
+  IssuedServiceKey,
+  IssuedSession,
+  RefreshFailure,
+  RefreshResult,
+  StepUpResult,
+  Tessera,
+  TesseraOptions,
+  ValidateFailure,
+  ValidateOptions,
+  ValidateResult,
+} from './engine.js';
+export { createTessera } from './engine.js';
+export type { TesseraErrorCode } from './errors.js';
+export { isTesseraError, TesseraError } from './errors.js';
+export { createMemoryStore } from './memory-store.js';
+export type { PolicyTier } from './policy.js';
+export { BUILT_IN_POLICIES, resolvePolicies } from './policy.js';
+export type { TokenPair } from './seal.js';
+export { openSuccessor, sealSuccessor } from './seal.js';
+export type { EndSelector, InvalidationChannel, RotationPatch, SessionStore } from './store.js';
+export { matchesEventQuery } from './store.js';
+export type { TokenKind } from './token.js';
+export {
+  generateId,
+  generateToken,
+  hashesEqual,
+  hashToken,
+  isWellFormedToken,
+  looksLikeToken,
+  tokenKindOf,
+} from './token.js';
+export type {
+  DeviceInfo,
+  EndReason,
+  EventPage,
+  EventQuery,
+  NewSessionEvent,
+  Scope,
+  ServiceKeyRecord,
+  SessionEvent,
+  SessionEventType,
+  SessionRecord,
+} from './types.js';
+export { END_REASONS, EVENT_TYPES, SCOPES } from './types.js';

@@ -1,0 +1,171 @@
+import { TesseraError } from './errors.js';
+import { type EndSelector, matchesEventQuery, type SessionStore } from './store.js';
+import type { EventPage, ServiceKeyRecord, SessionEvent, SessionRecord } from './types.js';
+
+/**
+ * A store in process memory: for tests and for single-process experiments. Everything is lost
+ * when the process exits, so a server never defaults to it.
+ *
+ * @example
+ * const tessera = createTessera({ store: createMemoryStore() });
+ */
+export function createMemoryStore(): SessionStore {
+  const sessions = new Map<string, SessionRecord>();
+  const byAccess = new Map<string, string>();
+  const byRefresh = new Map<string, { sessionId: string; generation: number }>();
+  const refreshOf = new Map<string, string[]>();
+  const events: SessionEvent[] = [];
+  const keys = new Map<string, ServiceKeyRecord>();
+  let eventSeq = 0;
+
+  const copy = <T>(value: T): T => structuredClone(value);
+
+  function live(id: string): SessionRecord | null {
+    const session = sessions.get(id);
+    return session && session.endedAt === null ? session : null;
+  }
+
+  function end(session: SessionRecord, reason: SessionRecord['endReason'], at: number) {
+    session.endedAt = at;
+    session.endReason = reason;
+    return copy(session);
+  }
+
+  const store = {
+    async createSession(session) {
+      if (sessions.has(session.id) || byAccess.has(session.accessTokenHash)) {
+        throw new TesseraError('store_conflict', `session ${session.id} already exists`);
+      }
+      sessions.set(session.id, copy(session));
+      byAccess.set(session.accessTokenHash, session.id);
+      byRefresh.set(session.refreshTokenHash, {
+        sessionId: session.id,
+        generation: session.generation,
+      });
+      refreshOf.set(session.id, [session.refreshTokenHash]);
+    },
+
+    async getSession(id) {
+      const session = sessions.get(id);
+      return session ? copy(session) : null;
+    },
+
+    async findByAccessTokenHash(hash) {
+      const id = byAccess.get(hash);
+      const session = id === undefined ? undefined : sessions.get(id);
+      return session ? copy(session) : null;
+    },
+
+    async findByRefreshTokenHash(hash) {
+      const entry = byRefresh.get(hash);
+      const session = entry && sessions.get(entry.sessionId);
+      return entry && session ? { session: copy(session), generation: entry.generation } : null;
+    },
+
+    async rotateSession(id, expectedGeneration, patch) {
+      const session = live(id);
+      if (!session || session.generation !== expectedGeneration) return false;
+      byAccess.delete(session.accessTokenHash);
+      Object.assign(session, copy(patch));
+      byAccess.set(patch.accessTokenHash, id);
+      byRefresh.set(patch.refreshTokenHash, { sessionId: id, generation: patch.generation });
+      refreshOf.get(id)?.push(patch.refreshTokenHash);
+      return true;
+    },
+
+    async touchSession(id, lastActiveAt, idleExpiresAt) {
+      const session = live(id);
+      if (!session) return;
+      session.lastActiveAt = Math.max(session.lastActiveAt, lastActiveAt);
+      session.idleExpiresAt = Math.max(session.idleExpiresAt, idleExpiresAt);
+    },
+
+    async endSession(id, reason, at) {
+      const session = live(id);
+      return session ? end(session, reason, at) : null;
+    },
+
+    async endSessionsForUser(userId, reason, at, selector: EndSelector = {}) {
+      const ended: SessionRecord[] = [];
+      for (const session of sessions.values()) {
+        if (session.userId !== userId || session.endedAt !== null) continue;
+        if (selector.exceptSessionId === session.id) continue;
+        if (selector.deviceId !== undefined && session.device.id !== selector.deviceId) continue;
+        ended.push(end(session, reason, at));
+      }
+      return ended;
+    },
+
+    async listSessionsForUser(userId, now) {
+      return [...sessions.values()]
+        .filter(
+          (s) =>
+            s.userId === userId &&
+            s.endedAt === null &&
+            now < s.idleExpiresAt &&
+            now < s.absoluteExpiresAt,
+        )
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+        .map(copy);
+    },
+
+    async appendEvent(event) {
+      eventSeq += 1;
+      const stored: SessionEvent = { ...copy(event), id: String(eventSeq) };
+      events.push(stored);
+      return copy(stored);
+    },
+
+    async queryEvents(query): Promise<EventPage> {
+      const limit = query.limit ?? 100;
+      const after = query.after === undefined ? 0 : Number(query.after);
+      const matching = events.filter((e) => Number(e.id) > after && matchesEventQuery(e, query));
+      const page = matching.slice(0, limit).map(copy);
+      const last = page[page.length - 1];
+      return { events: page, nextCursor: matching.length > limit && last ? last.id : null };
+    },
+
+    async purge(sessionsBefore, eventsBefore) {
+      let removedSessions = 0;
+      for (const session of [...sessions.values()]) {
+        if ((session.endedAt ?? session.idleExpiresAt) >= sessionsBefore) continue;
+        sessions.delete(session.id);
+        byAccess.delete(session.accessTokenHash);
+        for (const hash of refreshOf.get(session.id) ?? []) byRefresh.delete(hash);
+        refreshOf.delete(session.id);
+        removedSessions += 1;
+      }
+      const before = events.length;
+      const kept = events.filter((e) => e.at >= eventsBefore);
+      events.splice(0, events.length, ...kept);
+      return { sessions: removedSessions, events: before - kept.length };
+    },
+
+    async createServiceKey(key) {
+      if (keys.has(key.id))
+        throw new TesseraError('store_conflict', `service key ${key.id} exists`);
+      keys.set(key.id, copy(key));
+    },
+
+    async findServiceKeyByHash(hash) {
+      for (const key of keys.values()) if (key.keyHash === hash) return copy(key);
+      return null;
+    },
+
+    async listServiceKeys() {
+      return [...keys.values()].sort((a, b) => a.createdAt - b.createdAt).map(copy);
+    },
+
+    async revokeServiceKey(id, at) {
+      const key = keys.get(id);
+      if (!key || key.revokedAt !== null) return false;
+      key.revokedAt = at;
+      return true;
+    },
+
+    async ping() {},
+
+    async close() {},
+  } satisfies SessionStore;
+  return store;
+}

@@ -1,0 +1,144 @@
+import type {
+  EndReason,
+  EventPage,
+  EventQuery,
+  NewSessionEvent,
+  ServiceKeyRecord,
+  SessionEvent,
+  SessionRecord,
+} from './types.js';
+
+/** What the engine writes when it rotates a session's tokens (refresh or step-up). */
+export interface RotationPatch {
+  /** The new generation; always `expectedGeneration + 1`. */
+  generation: number;
+  accessTokenHash: string;
+  accessExpiresAt: number;
+  refreshTokenHash: string;
+  rotatedAt: number;
+  successorSealed: string | null;
+  lastActiveAt: number;
+  idleExpiresAt: number;
+  /** Set by step-up only. */
+  authenticatedAt?: number;
+  authMethods?: string[];
+}
+
+/** Which live sessions of a user `endSessionsForUser` ends. */
+export interface EndSelector {
+  /** Keep this session alive (for example the one that changed the password). */
+  exceptSessionId?: string;
+  /** Only the sessions of this device. */
+  deviceId?: string;
+}
+
+/**
+ * The storage contract: a small set of domain verbs, each atomic on its own
+ * (STYLE.md, "The store contract"). Every adapter passes `runStoreConformance`.
+ *
+ * Rules every adapter keeps:
+ * - Token lookups are by SHA-256 hex digest; an adapter never sees a token.
+ * - An ended session stays ended: no verb revives it, and `rotateSession`/`touchSession`
+ *   do nothing to it.
+ * - Every write is durable (or, for Redis, acknowledged by the server) before the promise resolves.
+ * - Infrastructure failures reject (throw); expected outcomes are return values.
+ */
+export interface SessionStore {
+  /** Inserts a new session. Its id, access and refresh hashes are fresh; a clash rejects. */
+  createSession(session: SessionRecord): Promise<void>;
+
+  getSession(id: string): Promise<SessionRecord | null>;
+
+  /** The session whose *current* access token has this hash (ended ones included). */
+  findByAccessTokenHash(hash: string): Promise<SessionRecord | null>;
+
+  /**
+   * The session that issued a refresh token with this hash, at any generation, with the
+   * generation it was issued at: the current one, or an older (rotated) one, so the engine can
+   * tell a rotation from a replay within the grace window from a reuse. Ended sessions included.
+   */
+  findByRefreshTokenHash(
+    hash: string,
+  ): Promise<{ session: SessionRecord; generation: number } | null>;
+
+  /**
+   * Compare-and-swap rotation: applies `patch` only if the session is live and its generation
+   * is still `expectedGeneration`. Records `patch.refreshTokenHash` as issued at
+   * `patch.generation`, keeps the older refresh hashes findable, and makes the previous access
+   * token unfindable. Returns false (and changes nothing) when the CAS fails.
+   */
+  rotateSession(id: string, expectedGeneration: number, patch: RotationPatch): Promise<boolean>;
+
+  /**
+   * Records activity on a live session: sets `lastActiveAt` and `idleExpiresAt`, but only
+   * forward (never to an earlier instant than stored). Does nothing to an ended session.
+   */
+  touchSession(id: string, lastActiveAt: number, idleExpiresAt: number): Promise<void>;
+
+  /** Ends a live session. Returns the ended record, or null if it was unknown or already ended. */
+  endSession(id: string, reason: EndReason, at: number): Promise<SessionRecord | null>;
+
+  /** Ends the user's live sessions chosen by `selector`. Returns the records it ended. */
+  endSessionsForUser(
+    userId: string,
+    reason: EndReason,
+    at: number,
+    selector?: EndSelector,
+  ): Promise<SessionRecord[]>;
+
+  /** The user's sessions that are not ended and not expired at `now`, oldest first. */
+  listSessionsForUser(userId: string, now: number): Promise<SessionRecord[]>;
+
+  appendEvent(event: NewSessionEvent): Promise<SessionEvent>;
+
+  /** Events matching the query, oldest first, in pages. */
+  queryEvents(query: EventQuery): Promise<EventPage>;
+
+  /**
+   * Deletes sessions that ended, or whose idle deadline passed, before `sessionsBefore` (the
+   * idle deadline is never after the absolute one), with every
+   * token hash they had, and events older than `eventsBefore`. Returns how many of each it removed.
+   */
+  purge(
+    sessionsBefore: number,
+    eventsBefore: number,
+  ): Promise<{ sessions: number; events: number }>;
+
+  createServiceKey(key: ServiceKeyRecord): Promise<void>;
+  findServiceKeyByHash(hash: string): Promise<ServiceKeyRecord | null>;
+  listServiceKeys(): Promise<ServiceKeyRecord[]>;
+  /** Returns false if the key was unknown or already revoked. */
+  revokeServiceKey(id: string, at: number): Promise<boolean>;
+
+  /** Resolves when the backing server answers; rejects otherwise. Used by `/readyz`. */
+  ping(): Promise<void>;
+
+  /**
+   * Optional: calls `listener` with a session id whenever any node ends or rotates that session,
+   * so node-local caches can drop it. `connected()` tells whether the channel is up right now;
+   * a cache must be bypassed while it is not.
+   */
+  subscribeInvalidations?(listener: (sessionId: string) => void): InvalidationChannel;
+
+  /** Releases what the adapter itself opened (not the injected client). */
+  close(): Promise<void>;
+}
+
+export interface InvalidationChannel {
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+/** True when an event matches the filters of a query (cursor and limit aside). */
+export function matchesEventQuery(
+  event: SessionEvent,
+  query: Pick<EventQuery, 'userId' | 'sessionId' | 'type' | 'since' | 'until'>,
+): boolean {
+  return (
+    (query.userId === undefined || event.userId === query.userId) &&
+    (query.sessionId === undefined || event.sessionId === query.sessionId) &&
+    (query.type === undefined || event.type === query.type) &&
+    (query.since === undefined || event.at >= query.since) &&
+    (query.until === undefined || event.at < query.until)
+  );
+}

@@ -1,0 +1,3 @@
+export type { ConformanceOptions } from './conformance.js';
+export { runStoreConformance } from './conformance.js';
+export { SAMPLE_EPOCH, sampleSession } from './fixtures.js';

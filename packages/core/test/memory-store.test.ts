@@ -1,0 +1,7 @@
+import { createMemoryStore } from '@tessera/core';
+import { runStoreConformance } from '@tessera/core/testing';
+
+runStoreConformance({
+  name: 'memory',
+  makeStore: async () => ({ store: createMemoryStore(), cleanup: async () => {} }),
+});
