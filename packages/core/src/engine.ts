@@ -76,7 +76,7 @@ export type ValidateFailure =
   | 'insufficient_authentication';
 
 export type ValidateResult =
-  | { ok: true; session: SessionRecord }
+  | { ok: true; session: SessionRecord; reason?: undefined }
   | { ok: false; reason: ValidateFailure; session?: SessionRecord };
 
 export type RefreshFailure =
@@ -114,6 +114,11 @@ export interface Tessera {
   validate(accessToken: string, options?: ValidateOptions): Promise<ValidateResult>;
   refresh(refreshToken: string): Promise<RefreshResult>;
   stepUp(sessionId: string, input: { authMethods: string[] }): Promise<StepUpResult>;
+  /**
+   * The live session whose *current* refresh token this is, without rotating it or counting as
+   * activity (RFC 7662 introspection of a refresh token). Null otherwise.
+   */
+  inspectRefreshToken(refreshToken: string): Promise<SessionRecord | null>;
   /** Ends the session an access or refresh token belongs to (RFC 7009). False if none. */
   revoke(token: string): Promise<boolean>;
   end(sessionId: string, reason: EndReason): Promise<SessionRecord | null>;
@@ -451,6 +456,15 @@ export function createTessera(options: TesseraOptions): Tessera {
         generation: rotated.session.generation,
       });
       return { ok: true, ...issued(rotated.session, rotated.pair, now) };
+    },
+
+    async inspectRefreshToken(refreshToken) {
+      if (!isWellFormedToken(refreshToken, 'refresh')) return null;
+      const hash = hashToken(refreshToken);
+      const found = await store.findByRefreshTokenHash(hash);
+      if (!found || found.generation !== found.session.generation) return null;
+      if (!hashesEqual(hash, found.session.refreshTokenHash)) return null;
+      return (await settleDead(found.session, clock.now())) ? null : found.session;
     },
 
     async revoke(token) {
