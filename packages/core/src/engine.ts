@@ -2,6 +2,7 @@ import { type Clock, systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { type PolicyTier, resolvePolicies } from './policy.js';
 import { openSuccessor, sealSuccessor, type TokenPair } from './seal.js';
+import { createSessionCache, type SessionCacheOptions } from './session-cache.js';
 import type { SessionStore } from './store.js';
 import {
   generateId,
@@ -49,6 +50,12 @@ export interface TesseraOptions {
   touchIntervalSeconds?: number;
   /** Called after every recorded event (metrics, streaming). Must not throw. */
   onEvent?: (event: SessionEvent) => void;
+  /**
+   * A node-local cache of validated sessions, for stores with an invalidation channel (Redis,
+   * PostgreSQL). `false` turns it off; it is always off for stores without a channel.
+   * @default {}
+   */
+  cache?: SessionCacheOptions | false;
 }
 
 export interface CreateSessionInput {
@@ -138,6 +145,10 @@ export interface Tessera {
   authenticateServiceKey(key: string): Promise<ServiceKeyRecord | null>;
   listServiceKeys(): Promise<ServiceKeyRecord[]>;
   revokeServiceKey(id: string): Promise<boolean>;
+  /** True while validations may be answered from the node-local cache. */
+  cacheActive(): boolean;
+  /** Releases the cache's invalidation subscription (the store itself is the caller's). */
+  close(): Promise<void>;
 }
 
 /** Ended sessions stay findable this long, so a late token gets "ended" rather than "unknown". */
@@ -161,6 +172,7 @@ export function createTessera(options: TesseraOptions): Tessera {
     eventRetentionDays = 90,
     touchIntervalSeconds = 60,
     onEvent,
+    cache: cacheOptions = {},
   } = options;
   const policies = resolvePolicies(options.policies);
   if (!policies.has(defaultPolicy)) {
@@ -174,6 +186,7 @@ export function createTessera(options: TesseraOptions): Tessera {
   checkInteger('event_retention_days', eventRetentionDays, 1, 3650);
   checkInteger('touch_interval_seconds', touchIntervalSeconds, 0, 3600);
   const graceMs = refreshGraceSeconds * 1000;
+  const cache = cacheOptions === false ? null : createSessionCache(store, cacheOptions);
 
   function tierOf(session: SessionRecord): PolicyTier {
     // A session keeps the tier it was created with; if that tier was removed from the
@@ -203,12 +216,16 @@ export function createTessera(options: TesseraOptions): Tessera {
 
   async function endOne(session: SessionRecord, reason: EndReason, at: number) {
     const ended = await store.endSession(session.id, reason, at);
+    cache?.drop(session.id);
     if (ended) await record('session.ended', ended, at, reason);
     return ended;
   }
 
   async function endMany(ended: SessionRecord[], reason: EndReason, at: number) {
-    for (const session of ended) await record('session.ended', session, at, reason);
+    for (const session of ended) {
+      cache?.drop(session.id);
+      await record('session.ended', session, at, reason);
+    }
     return ended;
   }
 
@@ -230,6 +247,20 @@ export function createTessera(options: TesseraOptions): Tessera {
       await endOne(session, reason, now);
     }
     return reason;
+  }
+
+  function touchEveryMs(session: SessionRecord): number {
+    return Math.min(touchIntervalSeconds * 1000, (tierOf(session).idleTimeoutSeconds * 1000) / 20);
+  }
+
+  function isPlainlyLive(session: SessionRecord, now: number, check: ValidateOptions): boolean {
+    return (
+      deadReason(session, now) === null &&
+      now < session.accessExpiresAt &&
+      now - session.lastActiveAt < touchEveryMs(session) &&
+      (check.maxAuthAgeSeconds === undefined ||
+        now - session.authenticatedAt <= check.maxAuthAgeSeconds * 1000)
+    );
   }
 
   function mintPair(session: SessionRecord, now: number) {
@@ -278,6 +309,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       ...(stepUp ? { authenticatedAt: now, authMethods: stepUp.authMethods } : {}),
     };
     const swapped = await store.rotateSession(session.id, session.generation, patch);
+    cache?.drop(session.id);
     if (!swapped) return null;
     const next: SessionRecord = { ...session, ...patch };
     return { session: next, pair };
@@ -346,6 +378,12 @@ export function createTessera(options: TesseraOptions): Tessera {
       if (!isWellFormedToken(accessToken, 'access')) return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const hash = hashToken(accessToken);
+      const cached = cache?.get(hash, now);
+      // The cache answers only the plain case: live, fresh enough, no touch due. Anything that
+      // would end, refuse or write goes to the store, which is the source of truth.
+      if (cached && isPlainlyLive(cached, now, validateOptions))
+        return { ok: true, session: cached };
+      const mark = cache?.mark() ?? 0;
       const session = await store.findByAccessTokenHash(hash);
       if (!session || !hashesEqual(hash, session.accessTokenHash)) {
         return { ok: false, reason: 'unknown' };
@@ -362,20 +400,17 @@ export function createTessera(options: TesseraOptions): Tessera {
       ) {
         return { ok: false, reason: 'insufficient_authentication', session };
       }
-      const tier = tierOf(session);
-      const touchEveryMs = Math.min(
-        touchIntervalSeconds * 1000,
-        (tier.idleTimeoutSeconds * 1000) / 20,
-      );
-      if (now - session.lastActiveAt >= touchEveryMs) {
+      let live = session;
+      if (now - session.lastActiveAt >= touchEveryMs(session)) {
         const idleExpiresAt = Math.min(
-          now + tier.idleTimeoutSeconds * 1000,
+          now + tierOf(session).idleTimeoutSeconds * 1000,
           session.absoluteExpiresAt,
         );
         await store.touchSession(session.id, now, idleExpiresAt);
-        return { ok: true, session: { ...session, lastActiveAt: now, idleExpiresAt } };
+        live = { ...session, lastActiveAt: now, idleExpiresAt };
       }
-      return { ok: true, session };
+      cache?.put(hash, live, mark, now);
+      return { ok: true, session: live };
     },
 
     async refresh(refreshToken) {
@@ -563,6 +598,14 @@ export function createTessera(options: TesseraOptions): Tessera {
 
     revokeServiceKey(id) {
       return store.revokeServiceKey(id, clock.now());
+    },
+
+    cacheActive() {
+      return cache?.active() ?? false;
+    },
+
+    async close() {
+      await cache?.close();
     },
   };
   return tessera;

@@ -1,0 +1,116 @@
+import type { InvalidationChannel, SessionStore } from './store.js';
+import type { SessionRecord } from './types.js';
+
+/** Options of the node-local cache of validated sessions. */
+export interface SessionCacheOptions {
+  /** @default 100_000 */
+  maxEntries?: number;
+  /**
+   * Longest time an entry serves without a store read, even while the invalidation channel
+   * reports itself connected: a bound on staleness should the channel fail silently.
+   * @default 1000
+   */
+  maxAgeMs?: number;
+}
+
+export interface SessionCache {
+  /** A cached live session for this access-token hash, or undefined (miss, stale, or bypassed). */
+  get(accessTokenHash: string, now: number): SessionRecord | undefined;
+  /** A token for `put`: taken before the store read whose result will be cached. */
+  mark(): number;
+  /** Caches a session read from the store, unless an invalidation arrived since `mark`. */
+  put(accessTokenHash: string, session: SessionRecord, mark: number, now: number): void;
+  /** Drops what is cached for this session. */
+  drop(sessionId: string): void;
+  /** True while the invalidation channel is up; the cache serves nothing otherwise. */
+  active(): boolean;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  session: SessionRecord;
+  cachedAt: number;
+}
+
+/**
+ * A cache of validated sessions that is only as fresh as the store's own invalidation channel
+ * (DESIGN.md §6): every end or rotation anywhere publishes the session id, and this node drops
+ * it. While the channel is down, every lookup goes to the store, so a revocation can never be
+ * missed. Null when the store has no such channel.
+ *
+ * @example
+ * const cache = createSessionCache(store, { maxAgeMs: 1000 });
+ */
+export function createSessionCache(
+  store: SessionStore,
+  options: SessionCacheOptions = {},
+): SessionCache | null {
+  const { maxEntries = 100_000, maxAgeMs = 1000 } = options;
+  if (!store.subscribeInvalidations) return null;
+  const byHash = new Map<string, Entry>();
+  const hashBySession = new Map<string, string>();
+  // Bumped by every invalidation. A store read that started before an invalidation may have
+  // returned the pre-invalidation state; caching it would resurrect a revoked session.
+  let invalidations = 0;
+  let wasConnected = false;
+
+  function drop(sessionId: string): void {
+    invalidations += 1;
+    const hash = hashBySession.get(sessionId);
+    if (hash === undefined) return;
+    hashBySession.delete(sessionId);
+    byHash.delete(hash);
+  }
+
+  function clear(): void {
+    invalidations += 1;
+    byHash.clear();
+    hashBySession.clear();
+  }
+
+  const channel: InvalidationChannel = store.subscribeInvalidations(drop);
+
+  function active(): boolean {
+    const connected = channel.connected();
+    // Messages may have been lost while the channel was down: forget everything on the way
+    // down and on the way back up.
+    if (connected !== wasConnected) {
+      wasConnected = connected;
+      clear();
+    }
+    return connected;
+  }
+
+  return {
+    get(accessTokenHash, now) {
+      if (!active()) return undefined;
+      const entry = byHash.get(accessTokenHash);
+      if (!entry) return undefined;
+      if (now - entry.cachedAt >= maxAgeMs) {
+        drop(entry.session.id);
+        return undefined;
+      }
+      return entry.session;
+    },
+    mark: () => invalidations,
+    put(accessTokenHash, session, mark, now) {
+      if (mark !== invalidations || !active() || session.endedAt !== null) return;
+      if (byHash.size >= maxEntries) {
+        // Maps iterate in insertion order: the first key is the oldest entry.
+        const oldest = byHash.keys().next().value;
+        if (oldest !== undefined) {
+          const entry = byHash.get(oldest);
+          byHash.delete(oldest);
+          if (entry) hashBySession.delete(entry.session.id);
+        }
+      }
+      const previous = hashBySession.get(session.id);
+      if (previous !== undefined) byHash.delete(previous);
+      byHash.set(accessTokenHash, { session, cachedAt: now });
+      hashBySession.set(session.id, accessTokenHash);
+    },
+    drop,
+    active,
+    close: () => channel.close(),
+  };
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMemoryStore, createTessera, manualClock, type SessionStore } from '@tessera/core';
+
+/** A memory store with a controllable invalidation channel and a count of token lookups. */
+function instrumentedStore() {
+  const inner = createMemoryStore();
+  const listeners = new Set<(id: string) => void>();
+  const state = { connected: true, lookups: 0 };
+  const store: SessionStore = {
+    ...inner,
+    async findByAccessTokenHash(hash) {
+      state.lookups += 1;
+      return inner.findByAccessTokenHash(hash);
+    },
+    subscribeInvalidations(listener) {
+      listeners.add(listener);
+      return {
+        connected: () => state.connected,
+        close: async () => void listeners.delete(listener),
+      };
+    },
+  };
+  const publish = (id: string) => {
+    for (const listener of listeners) listener(id);
+  };
+  return { inner, store, state, publish };
+}
+
+describe('node-local session cache (DESIGN.md §6)', () => {
+  it('answers repeated validations without a store read while the channel is up', async () => {
+    const { store, state } = instrumentedStore();
+    const tessera = createTessera({ store, clock: manualClock() });
+    const issued = await tessera.create({ userId: 'u' });
+    for (let i = 0; i < 10; i++)
+      assert.equal((await tessera.validate(issued.accessToken)).ok, true);
+    assert.equal(state.lookups, 1);
+    assert.equal(tessera.cacheActive(), true);
+  });
+
+  it('an invalidation from another node makes the next validation see the end', async () => {
+    const { store, inner, publish } = instrumentedStore();
+    const clock = manualClock();
+    const node1 = createTessera({ store, clock });
+    const issued = await node1.create({ userId: 'u' });
+    assert.equal((await node1.validate(issued.accessToken)).ok, true);
+    // Another node ends the session directly in the shared store and publishes the id.
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    assert.equal((await node1.validate(issued.accessToken)).ok, true, 'stale until the message');
+    publish(issued.session.id);
+    assert.equal((await node1.validate(issued.accessToken)).reason, 'ended');
+  });
+
+  it('a session ended on this node is refused at once, without waiting for the channel', async () => {
+    const { store } = instrumentedStore();
+    const tessera = createTessera({ store, clock: manualClock() });
+    const issued = await tessera.create({ userId: 'u' });
+    await tessera.validate(issued.accessToken);
+    await tessera.revoke(issued.refreshToken);
+    assert.equal((await tessera.validate(issued.accessToken)).reason, 'ended');
+  });
+
+  it('is bypassed while the channel is down, and forgets everything across a reconnect', async () => {
+    const { store, inner, state } = instrumentedStore();
+    const clock = manualClock();
+    const tessera = createTessera({ store, clock });
+    const issued = await tessera.create({ userId: 'u' });
+    await tessera.validate(issued.accessToken);
+    state.connected = false;
+    const before = state.lookups;
+    await tessera.validate(issued.accessToken);
+    await tessera.validate(issued.accessToken);
+    assert.equal(state.lookups, before + 2);
+    assert.equal(tessera.cacheActive(), false);
+    // An end whose message was lost while the channel was down...
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    state.connected = true;
+    // ...cannot be hidden by an entry cached before the outage.
+    assert.equal((await tessera.validate(issued.accessToken)).reason, 'ended');
+  });
+
+  it('does not cache a store read that raced with an invalidation', async () => {
+    const { store, inner, publish } = instrumentedStore();
+    const clock = manualClock();
+    let pause: (() => void) | undefined;
+    const slow: SessionStore = {
+      ...store,
+      async findByAccessTokenHash(hash) {
+        const result = await inner.findByAccessTokenHash(hash);
+        await new Promise<void>((resolve) => {
+          pause = resolve;
+        });
+        return result;
+      },
+    };
+    const tessera = createTessera({ store: slow, clock });
+    const issued = await tessera.create({ userId: 'u' });
+    const pending = tessera.validate(issued.accessToken);
+    await new Promise((r) => setImmediate(r));
+    // The read has returned the live record; now the session ends elsewhere and is announced.
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    publish(issued.session.id);
+    pause?.();
+    assert.equal((await pending).ok, true);
+    const next = tessera.validate(issued.accessToken);
+    await new Promise((r) => setImmediate(r));
+    pause?.();
+    assert.equal((await next).reason, 'ended');
+  });
+
+  it('an entry serves no longer than maxAgeMs', async () => {
+    const { store, state } = instrumentedStore();
+    const clock = manualClock();
+    const tessera = createTessera({ store, clock, cache: { maxAgeMs: 1000 } });
+    const issued = await tessera.create({ userId: 'u' });
+    await tessera.validate(issued.accessToken);
+    clock.advance(999);
+    await tessera.validate(issued.accessToken);
+    assert.equal(state.lookups, 1);
+    clock.advance(1);
+    await tessera.validate(issued.accessToken);
+    assert.equal(state.lookups, 2);
+  });
+
+  it('is off for stores without an invalidation channel, and when disabled', async () => {
+    assert.equal(createTessera({ store: createMemoryStore() }).cacheActive(), false);
+    const { store } = instrumentedStore();
+    assert.equal(createTessera({ store, cache: false }).cacheActive(), false);
+  });
+});
