@@ -1,0 +1,158 @@
+// `npm run bench`: one run, one machine, one table. In-process `validate` throughput for the
+// memory and SQLite stores, then HTTP throughput and latency under load (autocannon) for the
+// Tessera service and the peers a team would otherwise pick, each server in its own process
+// while autocannon runs in this one.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createMemoryStore, createTessera, type SessionStore } from '@tessera/core';
+import { createSqliteStore, openSqliteDatabase } from '@tessera/store-sqlite';
+import autocannon from 'autocannon';
+
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const VALIDATIONS = Number(process.env.BENCH_VALIDATIONS ?? 200_000);
+
+interface Ready {
+  port: number;
+  method?: 'GET' | 'POST';
+  path?: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+interface Row {
+  name: string;
+  requestsPerSecond: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+async function inProcess(name: string, store: SessionStore): Promise<Row> {
+  const tessera = createTessera({ store });
+  const { accessToken } = await tessera.create({ userId: 'bench-user', policy: 'low' });
+  for (let i = 0; i < 5_000; i++) await tessera.validate(accessToken);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < VALIDATIONS; i++) {
+    const result = await tessera.validate(accessToken);
+    if (!result.ok) throw new Error(`validation failed: ${result.reason}`);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await tessera.close();
+  return { name, requestsPerSecond: VALIDATIONS / seconds, p50: null, p99: null };
+}
+
+/** Starts a bench server script in its own process and waits for its JSON "ready" line. */
+async function startServer(script: string, args: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(import.meta.dirname, 'servers', script), ...args],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    lines.once('line', (line) => resolve(JSON.parse(line) as Ready));
+  });
+  return {
+    ready,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.removeAllListeners('exit');
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+async function load(name: string, ready: Ready, overrides: Partial<Ready> = {}): Promise<Row> {
+  const target = { method: 'GET' as const, path: '/me', ...ready, ...overrides };
+  const options = {
+    url: `http://127.0.0.1:${target.port}${target.path}`,
+    method: target.method,
+    headers: target.headers,
+    body: target.body,
+    connections: CONNECTIONS,
+  };
+  // A short warm-up lets the JIT settle before the measured run.
+  await autocannon({ ...options, duration: 2 });
+  const result = await autocannon({ ...options, duration: DURATION_SECONDS });
+  const failures = result.non2xx + result.errors + result.timeouts;
+  if (failures > 0) throw new Error(`${name}: ${failures} failed requests of ${result.requests.total}`);
+  return {
+    name,
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+  };
+}
+
+function table(title: string, rows: Row[], floor?: number): string {
+  const head = ['', 'ops or req/s', 'p50 ms', 'p99 ms', ...(floor ? ['% of floor'] : [])];
+  const body = rows.map((r) => [
+    r.name,
+    Math.round(r.requestsPerSecond).toLocaleString('en-US'),
+    r.p50 === null ? '–' : String(r.p50),
+    r.p99 === null ? '–' : String(r.p99),
+    ...(floor ? [`${Math.round((100 * r.requestsPerSecond) / floor)} %`] : []),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    `\n${title}`,
+    line(head),
+    `|${widths.map((w, i) => (i === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w - 1)}:-`)).join('|')}|`,
+    ...body.map(line),
+  ].join('\n');
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-'));
+try {
+  console.error(`In-process validate, ${VALIDATIONS.toLocaleString('en-US')} calls each…`);
+  const database = openSqliteDatabase(join(dir, 'in-process.db'));
+  const engineRows = [
+    await inProcess('validate(), memory store', createMemoryStore()),
+    await inProcess('validate(), SQLite store', createSqliteStore({ database })),
+  ];
+  database.close();
+  console.log(table('In-process engine', engineRows));
+
+  const peers: [string, string, string[]?][] = [
+    ['floor: node:http + SHA-256 + Map', 'floor.ts'],
+    ['Fastify, no session', 'fastify-bare.ts'],
+    ['express-session (MemoryStore)', 'express-session.ts'],
+    ['Fastify + @fastify/session (memory)', 'fastify-session.ts'],
+  ];
+  const httpRows: Row[] = [];
+  for (const [name, script] of peers) {
+    console.error(`HTTP: ${name}…`);
+    const server = await startServer(script);
+    try {
+      httpRows.push(await load(name, server.ready));
+    } finally {
+      await server.stop();
+    }
+  }
+  console.error('HTTP: Tessera on SQLite…');
+  const tessera = await startServer('tessera.ts', [join(dir, 'http.db')]);
+  try {
+    const ready = tessera.ready as Ready & { introspect: Partial<Ready> };
+    httpRows.push(await load('Tessera GET /v1/session (SQLite)', ready));
+    httpRows.push(await load('Tessera POST /v1/introspect (SQLite)', ready, ready.introspect));
+  } finally {
+    await tessera.stop();
+  }
+  const floor = httpRows[0]!.requestsPerSecond;
+  console.log(
+    table(
+      `HTTP, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each (autocannon), one server process each`,
+      httpRows,
+      floor,
+    ),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
