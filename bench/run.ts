@@ -104,7 +104,7 @@ function table(title: string, rows: Row[], floor?: number): string {
   return [
     `\n${title}`,
     line(head),
-    `|${widths.map((w, i) => (i === 0 ? `-${'-'.repeat(w)}-` : `-${'-'.repeat(w - 1)}:-`)).join('|')}|`,
+    `|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
     ...body.map(line),
   ].join('\n');
 }
