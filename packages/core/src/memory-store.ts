@@ -19,6 +19,13 @@ export function createMemoryStore(): SessionStore {
   let eventSeq = 0;
 
   const copy = <T>(value: T): T => structuredClone(value);
+  // Sessions are copied on every lookup (validate's hot path): a shallow copy of the record and
+  // of its two nested values is all it takes to keep callers from mutating the store.
+  const copySession = (s: SessionRecord): SessionRecord => ({
+    ...s,
+    authMethods: [...s.authMethods],
+    device: { ...s.device },
+  });
 
   function live(id: string): SessionRecord | null {
     const session = sessions.get(id);
@@ -47,19 +54,21 @@ export function createMemoryStore(): SessionStore {
 
     async getSession(id) {
       const session = sessions.get(id);
-      return session ? copy(session) : null;
+      return session ? copySession(session) : null;
     },
 
     async findByAccessTokenHash(hash) {
       const id = byAccess.get(hash);
       const session = id === undefined ? undefined : sessions.get(id);
-      return session ? copy(session) : null;
+      return session ? copySession(session) : null;
     },
 
     async findByRefreshTokenHash(hash) {
       const entry = byRefresh.get(hash);
       const session = entry && sessions.get(entry.sessionId);
-      return entry && session ? { session: copy(session), generation: entry.generation } : null;
+      return entry && session
+        ? { session: copySession(session), generation: entry.generation }
+        : null;
     },
 
     async rotateSession(id, expectedGeneration, patch) {

@@ -28,8 +28,15 @@ function toBase62(value: bigint, length: number): string {
   return out.padStart(length, '0');
 }
 
+/** Base62 of the CRC32, with plain number arithmetic: this runs on every presented token. */
 function checksum(prefixAndBody: string): string {
-  return toBase62(BigInt(crc32(prefixAndBody)), CHECKSUM_LENGTH);
+  let rest = crc32(prefixAndBody);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = ALPHABET[rest % 62] + out;
+    rest = Math.floor(rest / 62);
+  }
+  return out;
 }
 
 /**
