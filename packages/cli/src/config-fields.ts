@@ -1,0 +1,158 @@
+/**
+ * Every configuration field, once. The JSON path is what users write in the config file; the
+ * environment variable name is derived from it mechanically (`rate_limit.token_per_minute` →
+ * `TESSERA_RATE_LIMIT_TOKEN_PER_MINUTE`), so the two can never drift apart.
+ */
+export type FieldKind =
+  | { type: 'string' }
+  | { type: 'store' }
+  | { type: 'integer'; min: number; max: number }
+  | { type: 'boolean' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'policies' }
+  | { type: 'trust_proxy' };
+
+export interface ConfigField {
+  /** Dotted JSON path, for example `rate_limit.enabled`. */
+  path: string;
+  kind: FieldKind;
+  /** Undefined: unset unless configured (the server's or the engine's default applies). */
+  defaultValue: unknown;
+  description: string;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const CONFIG_FIELDS: readonly ConfigField[] = [
+  {
+    path: 'store',
+    kind: { type: 'store' },
+    defaultValue: 'sqlite:./tessera.db',
+    description: 'sqlite:PATH, redis://H:P, redis+cluster://H1:P1,H2:P2 or postgres://…',
+  },
+  {
+    path: 'host',
+    kind: { type: 'string' },
+    defaultValue: '127.0.0.1',
+    description: 'listen address',
+  },
+  {
+    path: 'port',
+    kind: { type: 'integer', min: 0, max: 65535 },
+    defaultValue: 8787,
+    description: 'listen port (0: any free port, printed at start)',
+  },
+  {
+    path: 'default_policy',
+    kind: { type: 'string' },
+    defaultValue: 'medium',
+    description: 'tier of a session created without `policy`',
+  },
+  {
+    path: 'policies',
+    kind: { type: 'policies' },
+    defaultValue: {},
+    description: 'custom tiers, merged over high, medium and low',
+  },
+  // The four ranges below are the engine's own (createTessera); checking them here as well lets
+  // the message say which file or variable the bad value came from.
+  {
+    path: 'refresh_grace_seconds',
+    kind: { type: 'integer', min: 0, max: 300 },
+    defaultValue: 30,
+    description: 'a rotated refresh token may be replayed this long for the same successor pair',
+  },
+  {
+    path: 'max_sessions_per_user',
+    kind: { type: 'integer', min: 1, max: 10_000 },
+    defaultValue: 20,
+    description: 'live sessions per user; one more ends the oldest',
+  },
+  {
+    path: 'event_retention_days',
+    kind: { type: 'integer', min: 1, max: 3650 },
+    defaultValue: 90,
+    description: 'events older than this are purged',
+  },
+  {
+    path: 'touch_interval_seconds',
+    kind: { type: 'integer', min: 0, max: 3600 },
+    defaultValue: 60,
+    description: 'at most one idle-deadline write per session per interval',
+  },
+  {
+    path: 'rate_limit.enabled',
+    kind: { type: 'boolean' },
+    defaultValue: true,
+    description: 'rate limits on /v1/token and /v1/revoke',
+  },
+  {
+    path: 'rate_limit.token_per_minute',
+    kind: { type: 'integer', min: 1, max: 1_000_000 },
+    defaultValue: 300,
+    description: 'POST /v1/token requests per client IP per minute',
+  },
+  {
+    path: 'rate_limit.revoke_per_minute',
+    kind: { type: 'integer', min: 1, max: 1_000_000 },
+    defaultValue: 300,
+    description: 'POST /v1/revoke requests per client IP per minute',
+  },
+  {
+    path: 'tls.cert_file',
+    kind: { type: 'string' },
+    defaultValue: undefined,
+    description: 'PEM certificate (chain); with tls.key_file, serves HTTPS with HSTS',
+  },
+  {
+    path: 'tls.key_file',
+    kind: { type: 'string' },
+    defaultValue: undefined,
+    description: 'PEM private key',
+  },
+  {
+    path: 'trust_proxy',
+    kind: { type: 'trust_proxy' },
+    defaultValue: false,
+    description:
+      'true, or comma-separated proxy addresses/CIDRs whose X-Forwarded-For gives the client IP',
+  },
+  {
+    path: 'body_limit_bytes',
+    kind: { type: 'integer', min: 1024, max: 10 * 1024 * 1024 },
+    defaultValue: 16_384,
+    description: 'largest accepted request body',
+  },
+  {
+    path: 'log_level',
+    kind: { type: 'enum', values: LOG_LEVELS },
+    defaultValue: 'info',
+    description: 'pino level (tokens and keys are redacted at every level)',
+  },
+  {
+    path: 'purge_interval_seconds',
+    kind: { type: 'integer', min: 0, max: 86_400 },
+    defaultValue: 300,
+    description: 'how often expired sessions and old events are deleted (0: never)',
+  },
+  {
+    path: 'migrate_on_start',
+    kind: { type: 'boolean' },
+    defaultValue: true,
+    description: 'PostgreSQL: apply schema migrations at start (SQLite always does)',
+  },
+];
+
+/** `rate_limit.token_per_minute` → `TESSERA_RATE_LIMIT_TOKEN_PER_MINUTE`. */
+export function envNameOf(path: string): string {
+  return `TESSERA_${path.replaceAll('.', '_').toUpperCase()}`;
+}
+
+/** Names of the config file's object-valued groups (`rate_limit`, `tls`). */
+export const CONFIG_GROUPS: readonly string[] = [
+  ...new Set(
+    CONFIG_FIELDS.filter((field) => field.path.includes('.')).map(
+      (field) => field.path.split('.')[0] as string,
+    ),
+  ),
+];

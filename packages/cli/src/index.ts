@@ -1,0 +1,15 @@
+export { cliVersion, MAIN_HELP, runCli } from './cli.js';
+export type { RunningService } from './commands/serve.js';
+export { startService } from './commands/serve.js';
+export type { LoadConfigOptions, TesseraConfig } from './config.js';
+export { loadConfig } from './config.js';
+export type { ConfigField, FieldKind } from './config-fields.js';
+export { CONFIG_FIELDS, envNameOf } from './config-fields.js';
+export type { ExitCode } from './errors.js';
+export { CliError, toExitLine } from './errors.js';
+export type { CliIo } from './io.js';
+export { processIo } from './io.js';
+export type { OpenedStore, OpenStoreOptions } from './open-store.js';
+export { openStore } from './open-store.js';
+export type { StoreLocation } from './store-url.js';
+export { parseStoreUrl, redactStoreUrl } from './store-url.js';
