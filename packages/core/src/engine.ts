@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
+import { guardStore } from './guarded-store.js';
 import { type PolicyTier, resolvePolicies } from './policy.js';
 import { openSuccessor, sealSuccessor, type TokenPair } from './seal.js';
 import { createSessionCache, type SessionCacheOptions } from './session-cache.js';
@@ -163,8 +164,8 @@ const KEEP_DEAD_SESSIONS_MS = 60 * 60 * 1000;
  * const result = await tessera.validate(accessToken); // { ok: true, session }
  */
 export function createTessera(options: TesseraOptions): Tessera {
+  const store = guardStore(options.store);
   const {
-    store,
     defaultPolicy = 'medium',
     clock = systemClock,
     refreshGraceSeconds = 30,

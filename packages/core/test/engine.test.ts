@@ -498,3 +498,29 @@ describe('service keys', () => {
     assert.equal(await tessera.authenticateServiceKey(key), null);
   });
 });
+
+describe('store failures', () => {
+  it('reach callers as store_unavailable whatever the driver threw, and nothing is authenticated', async () => {
+    const inner = createMemoryStore();
+    let down = false;
+    const flaky: SessionStore = {
+      ...inner,
+      async findByAccessTokenHash(hash) {
+        if (down) throw new Error('connect ECONNREFUSED 127.0.0.1:6379');
+        return inner.findByAccessTokenHash(hash);
+      },
+      ping: () => (down ? Promise.reject(new TypeError('socket closed')) : Promise.resolve()),
+    };
+    const engine = createTessera({ store: flaky, clock: manualClock() });
+    const issued = await engine.create({ userId: 'u' });
+    assert.equal((await engine.validate(issued.accessToken)).ok, true);
+    down = true;
+    await assert.rejects(engine.validate(issued.accessToken), { code: 'store_unavailable' });
+    await assert.rejects(engine.store.ping(), {
+      code: 'store_unavailable',
+      message: /socket closed/,
+    });
+    down = false;
+    assert.equal((await engine.validate(issued.accessToken)).ok, true);
+  });
+});
