@@ -53,8 +53,11 @@ export interface TesseraOptions {
   onEvent?: (event: SessionEvent) => void;
   /**
    * A node-local cache of validated sessions, for stores with an invalidation channel (Redis,
-   * PostgreSQL). `false` turns it off; it is always off for stores without a channel.
-   * @default {}
+   * PostgreSQL); it is always off for stores without one. Off by default: with it, a revocation
+   * reaches other nodes within the channel's delivery time (milliseconds) rather than at once,
+   * and a store that has just crashed is noticed only when the channel drops, so validations can
+   * be answered for those few milliseconds. Turn it on when the throughput is worth that.
+   * @default false
    */
   cache?: SessionCacheOptions | false;
 }
@@ -106,6 +109,8 @@ export type StepUpResult =
 export interface ValidateOptions {
   /** Refuse when the last authentication is older than this (RFC 9470 `max_age`). */
   maxAuthAgeSeconds?: number;
+  /** Ask the store even when the node-local cache holds the session (introspection). */
+  bypassCache?: boolean;
 }
 
 export interface IssuedServiceKey {
@@ -173,7 +178,7 @@ export function createTessera(options: TesseraOptions): Tessera {
     eventRetentionDays = 90,
     touchIntervalSeconds = 60,
     onEvent,
-    cache: cacheOptions = {},
+    cache: cacheOptions = false,
   } = options;
   const policies = resolvePolicies(options.policies);
   if (!policies.has(defaultPolicy)) {
@@ -379,7 +384,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       if (!isWellFormedToken(accessToken, 'access')) return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const hash = hashToken(accessToken);
-      const cached = cache?.get(hash, now);
+      const cached = validateOptions.bypassCache ? undefined : cache?.get(hash, now);
       // The cache answers only the plain case: live, fresh enough, no touch due. Anything that
       // would end, refuse or write goes to the store, which is the source of truth.
       if (cached && isPlainlyLive(cached, now, validateOptions))

@@ -68,7 +68,9 @@ export function createSessionCache(
     hashBySession.clear();
   }
 
-  const channel: InvalidationChannel = store.subscribeInvalidations(drop);
+  // A reconnect means messages may have been lost in between, even if no lookup happened
+  // while the channel was down: start from nothing.
+  const channel: InvalidationChannel = store.subscribeInvalidations(drop, { onConnected: clear });
 
   function active(): boolean {
     const connected = channel.connected();

@@ -116,12 +116,20 @@ export interface SessionStore {
   /**
    * Optional: calls `listener` with a session id whenever any node ends or rotates that session,
    * so node-local caches can drop it. `connected()` tells whether the channel is up right now;
-   * a cache must be bypassed while it is not.
+   * a cache must be bypassed while it is not. `events.onConnected` is called every time the
+   * channel (re)connects: messages sent while it was down are lost, so a cache clears itself.
    */
-  subscribeInvalidations?(listener: (sessionId: string) => void): InvalidationChannel;
+  subscribeInvalidations?(
+    listener: (sessionId: string) => void,
+    events?: InvalidationEvents,
+  ): InvalidationChannel;
 
   /** Releases what the adapter itself opened (not the injected client). */
   close(): Promise<void>;
+}
+
+export interface InvalidationEvents {
+  onConnected?(): void;
 }
 
 export interface InvalidationChannel {

@@ -6,6 +6,7 @@ import { createMemoryStore, createTessera, manualClock, type SessionStore } from
 function instrumentedStore() {
   const inner = createMemoryStore();
   const listeners = new Set<(id: string) => void>();
+  const reconnectHooks: (() => void)[] = [];
   const state = { connected: true, lookups: 0 };
   const store: SessionStore = {
     ...inner,
@@ -13,8 +14,9 @@ function instrumentedStore() {
       state.lookups += 1;
       return inner.findByAccessTokenHash(hash);
     },
-    subscribeInvalidations(listener) {
+    subscribeInvalidations(listener, events) {
       listeners.add(listener);
+      if (events?.onConnected) reconnectHooks.push(events.onConnected);
       return {
         connected: () => state.connected,
         close: async () => void listeners.delete(listener),
@@ -24,13 +26,17 @@ function instrumentedStore() {
   const publish = (id: string) => {
     for (const listener of listeners) listener(id);
   };
-  return { inner, store, state, publish };
+  /** The channel dropped and came back between two lookups. */
+  const blip = () => {
+    for (const hook of reconnectHooks) hook();
+  };
+  return { inner, store, state, publish, blip };
 }
 
 describe('node-local session cache (DESIGN.md §6)', () => {
   it('answers repeated validations without a store read while the channel is up', async () => {
     const { store, state } = instrumentedStore();
-    const tessera = createTessera({ store, clock: manualClock() });
+    const tessera = createTessera({ store, clock: manualClock(), cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     for (let i = 0; i < 10; i++)
       assert.equal((await tessera.validate(issued.accessToken)).ok, true);
@@ -41,7 +47,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
   it('an invalidation from another node makes the next validation see the end', async () => {
     const { store, inner, publish } = instrumentedStore();
     const clock = manualClock();
-    const node1 = createTessera({ store, clock });
+    const node1 = createTessera({ store, clock, cache: {} });
     const issued = await node1.create({ userId: 'u' });
     assert.equal((await node1.validate(issued.accessToken)).ok, true);
     // Another node ends the session directly in the shared store and publishes the id.
@@ -53,7 +59,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
 
   it('a session ended on this node is refused at once, without waiting for the channel', async () => {
     const { store } = instrumentedStore();
-    const tessera = createTessera({ store, clock: manualClock() });
+    const tessera = createTessera({ store, clock: manualClock(), cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     await tessera.validate(issued.accessToken);
     await tessera.revoke(issued.refreshToken);
@@ -63,7 +69,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
   it('is bypassed while the channel is down, and forgets everything across a reconnect', async () => {
     const { store, inner, state } = instrumentedStore();
     const clock = manualClock();
-    const tessera = createTessera({ store, clock });
+    const tessera = createTessera({ store, clock, cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     await tessera.validate(issued.accessToken);
     state.connected = false;
@@ -77,6 +83,29 @@ describe('node-local session cache (DESIGN.md §6)', () => {
     state.connected = true;
     // ...cannot be hidden by an entry cached before the outage.
     assert.equal((await tessera.validate(issued.accessToken)).reason, 'ended');
+  });
+
+  it('forgets everything when the channel reconnects, even with no lookup while it was down', async () => {
+    const { store, inner, blip } = instrumentedStore();
+    const clock = manualClock();
+    const tessera = createTessera({ store, clock, cache: {} });
+    const issued = await tessera.create({ userId: 'u' });
+    await tessera.validate(issued.accessToken);
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    blip();
+    assert.equal((await tessera.validate(issued.accessToken)).reason, 'ended');
+  });
+
+  it('introspection can ask the store even when the session is cached', async () => {
+    const { store, inner } = instrumentedStore();
+    const clock = manualClock();
+    const tessera = createTessera({ store, clock, cache: {} });
+    const issued = await tessera.create({ userId: 'u' });
+    await tessera.validate(issued.accessToken);
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    assert.equal((await tessera.validate(issued.accessToken)).ok, true, 'the cached answer');
+    const fresh = await tessera.validate(issued.accessToken, { bypassCache: true });
+    assert.equal(fresh.reason, 'ended');
   });
 
   it('does not cache a store read that raced with an invalidation', async () => {
@@ -93,7 +122,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
         return result;
       },
     };
-    const tessera = createTessera({ store: slow, clock });
+    const tessera = createTessera({ store: slow, clock, cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     const pending = tessera.validate(issued.accessToken);
     await new Promise((r) => setImmediate(r));
@@ -122,9 +151,11 @@ describe('node-local session cache (DESIGN.md §6)', () => {
     assert.equal(state.lookups, 2);
   });
 
-  it('is off for stores without an invalidation channel, and when disabled', async () => {
-    assert.equal(createTessera({ store: createMemoryStore() }).cacheActive(), false);
+  it('is off by default, off for stores without an invalidation channel, and when disabled', async () => {
+    assert.equal(createTessera({ store: createMemoryStore(), cache: {} }).cacheActive(), false);
     const { store } = instrumentedStore();
+    assert.equal(createTessera({ store }).cacheActive(), false);
     assert.equal(createTessera({ store, cache: false }).cacheActive(), false);
+    assert.equal(createTessera({ store, cache: {} }).cacheActive(), true);
   });
 });
