@@ -1,0 +1,6 @@
+export type { RateLimitOptions, ServerOptions, TlsOptions } from './build-server.js';
+export { buildServer } from './build-server.js';
+export type { ServerLoggerOptions } from './logger.js';
+export { createLogger, maskCredentials } from './logger.js';
+export type { MetricsOptions, TesseraMetrics } from './metrics.js';
+export { createMetrics } from './metrics.js';

@@ -1,0 +1,161 @@
+import type { Static } from '@sinclair/typebox';
+import type { Tessera } from '@tessera/core';
+import type { FastifyInstance } from 'fastify';
+import { serviceKeyGuard } from '../auth.js';
+import { epochSeconds } from '../json.js';
+import {
+  ErrorBody,
+  IntrospectionJson,
+  NoQuery,
+  TokenBody,
+  TokenHintBody,
+  TokenJson,
+} from '../schemas.js';
+
+/** Limits for one route, as @fastify/rate-limit reads them from the route config. */
+export interface RouteRateLimit {
+  max: number;
+  timeWindow: number;
+}
+
+export interface OAuthRouteOptions {
+  tessera: Tessera;
+  /** false when rate limiting is off. */
+  tokenRateLimit: RouteRateLimit | false;
+  revokeRateLimit: RouteRateLimit | false;
+}
+
+const CONSUMES = ['application/x-www-form-urlencoded', 'application/json'];
+const FAILURES = { '4xx': ErrorBody, '5xx': ErrorBody };
+const INACTIVE = { active: false } as const;
+
+/**
+ * The OAuth-shaped endpoints: token (RFC 6749 refresh grant), revocation (RFC 7009) and
+ * introspection (RFC 7662). They accept form bodies as the RFCs define them, and JSON; the
+ * caller registers @fastify/formbody in their scope.
+ */
+export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOptions): void {
+  const { tessera, tokenRateLimit, revokeRateLimit } = options;
+
+  app.post<{ Body: Static<typeof TokenBody> }>(
+    '/v1/token',
+    {
+      config: tokenRateLimit ? { rateLimit: tokenRateLimit } : {},
+      schema: {
+        summary: 'Refresh: exchange the refresh token for a new pair (RFC 6749 §6)',
+        description:
+          'The refresh token rotates on every use. Presenting the previous one again within the grace window returns the same new pair; presenting a rotated token later ends the session (reuse detection). Every failure is `invalid_grant`, whatever the cause.',
+        tags: ['client'],
+        consumes: CONSUMES,
+        querystring: NoQuery,
+        body: TokenBody,
+        response: { 200: TokenJson, ...FAILURES },
+      },
+    },
+    async (request, reply) => {
+      const { grant_type, refresh_token } = request.body;
+      if (grant_type !== 'refresh_token') {
+        return reply.code(400).send({
+          error: 'unsupported_grant_type',
+          error_description: 'only grant_type=refresh_token is supported',
+        });
+      }
+      if (refresh_token === undefined) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', error_description: 'body/refresh_token is required' });
+      }
+      const result = await tessera.refresh(refresh_token);
+      if (!result.ok) {
+        // One answer for unknown, expired, ended and reused tokens (RFC 6749 §5.2): the reason
+        // is in the event log for the operator, not in the answer for whoever holds the token.
+        return reply.code(400).send({
+          error: 'invalid_grant',
+          error_description: 'the refresh token is invalid, expired or revoked',
+        });
+      }
+      return {
+        access_token: result.accessToken,
+        token_type: 'Bearer',
+        expires_in: result.expiresIn,
+        refresh_token: result.refreshToken,
+      };
+    },
+  );
+
+  app.post<{ Body: Static<typeof TokenHintBody> }>(
+    '/v1/revoke',
+    {
+      config: revokeRateLimit ? { rateLimit: revokeRateLimit } : {},
+      schema: {
+        summary: 'Log out: revoke an access or refresh token (RFC 7009)',
+        description:
+          'Ends the whole session the token belongs to, so both of its tokens stop working at once. Answers 200 with an empty body also for unknown or invalid tokens (RFC 7009 §2.2).',
+        tags: ['client'],
+        consumes: CONSUMES,
+        querystring: NoQuery,
+        body: TokenHintBody,
+        response: { 200: { type: 'null', description: 'empty body' }, ...FAILURES },
+      },
+    },
+    async (request, reply) => {
+      await tessera.revoke(request.body.token);
+      return reply.code(200).send();
+    },
+  );
+
+  app.post<{ Body: Static<typeof TokenHintBody> }>(
+    '/v1/introspect',
+    {
+      onRequest: serviceKeyGuard(tessera, 'introspect'),
+      schema: {
+        summary: 'Is this token active? (RFC 7662)',
+        description:
+          'For a backend (service key with the introspect scope). An access token is validated exactly as on GET /v1/session, which counts as activity. A refresh token is looked at without rotating it. Anything else answers exactly {"active": false}.',
+        tags: ['backend'],
+        security: [{ serviceKey: [] }],
+        consumes: CONSUMES,
+        querystring: NoQuery,
+        body: TokenHintBody,
+        response: { 200: IntrospectionJson, ...FAILURES },
+      },
+    },
+    async (request) => {
+      // The prefix decides, not token_type_hint (RFC 7662 §2.1 lets the server ignore it).
+      const { token } = request.body;
+      if (token.startsWith('tsa_')) {
+        // Always from the store, never a node-local cache: a resource server may act on this
+        // answer for a while, so it must reflect an end made on any node a moment ago.
+        const result = await tessera.validate(token, { bypassCache: true });
+        if (!result.ok) return INACTIVE;
+        const s = result.session;
+        return {
+          active: true,
+          sub: s.userId,
+          sid: s.id,
+          exp: epochSeconds(Math.min(s.accessExpiresAt, s.idleExpiresAt)),
+          iat: epochSeconds(s.rotatedAt),
+          auth_time: epochSeconds(s.authenticatedAt),
+          policy: s.policy,
+          token_type: 'Bearer',
+        };
+      }
+      if (token.startsWith('tsr_')) {
+        const s = await tessera.inspectRefreshToken(token);
+        if (s === null) return INACTIVE;
+        return {
+          active: true,
+          sub: s.userId,
+          sid: s.id,
+          // A refresh token lives as long as the session stays active (idle ≤ absolute).
+          exp: epochSeconds(s.idleExpiresAt),
+          iat: epochSeconds(s.rotatedAt),
+          auth_time: epochSeconds(s.authenticatedAt),
+          policy: s.policy,
+          token_type: 'refresh_token',
+        };
+      }
+      return INACTIVE;
+    },
+  );
+}
