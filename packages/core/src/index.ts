@@ -21,7 +21,13 @@ export type { PolicyTier } from './policy.js';
 export { BUILT_IN_POLICIES, resolvePolicies } from './policy.js';
 export type { TokenPair } from './seal.js';
 export { openSuccessor, sealSuccessor } from './seal.js';
-export type { EndSelector, InvalidationChannel, RotationPatch, SessionStore } from './store.js';
+export type {
+  EndSelector,
+  InvalidationChannel,
+  InvalidationEvents,
+  RotationPatch,
+  SessionStore,
+} from './store.js';
 export { matchesEventQuery } from './store.js';
 export type { TokenKind } from './token.js';
 export {
