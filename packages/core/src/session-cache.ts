@@ -96,7 +96,9 @@ export function createSessionCache(
     },
     mark: () => invalidations,
     put(accessTokenHash, session, mark, now) {
-      if (mark !== invalidations || !active() || session.endedAt !== null) return;
+      // active() first: it may clear the cache (a reconnect), and that must count against a
+      // read that started before it.
+      if (!active() || mark !== invalidations || session.endedAt !== null) return;
       if (byHash.size >= maxEntries) {
         // Maps iterate in insertion order: the first key is the oldest entry.
         const oldest = byHash.keys().next().value;

@@ -7,7 +7,9 @@ function instrumentedStore() {
   const inner = createMemoryStore();
   const listeners = new Set<(id: string) => void>();
   const reconnectHooks: (() => void)[] = [];
-  const state = { connected: true, lookups: 0 };
+  // `pendingReset` makes the next connected() call report a reconnect, as a channel that learns
+  // of lost messages only when asked does (SQLite's data_version).
+  const state = { connected: true, lookups: 0, pendingReset: false };
   const store: SessionStore = {
     ...inner,
     async findByAccessTokenHash(hash) {
@@ -18,7 +20,13 @@ function instrumentedStore() {
       listeners.add(listener);
       if (events?.onConnected) reconnectHooks.push(events.onConnected);
       return {
-        connected: () => state.connected,
+        connected: () => {
+          if (state.pendingReset) {
+            state.pendingReset = false;
+            for (const hook of reconnectHooks) hook();
+          }
+          return state.connected;
+        },
         close: async () => void listeners.delete(listener),
       };
     },
@@ -129,6 +137,34 @@ describe('node-local session cache (DESIGN.md §6)', () => {
     // The read has returned the live record; now the session ends elsewhere and is announced.
     await inner.endSession(issued.session.id, 'logout', clock.now());
     publish(issued.session.id);
+    pause?.();
+    assert.equal((await pending).ok, true);
+    const next = tessera.validate(issued.accessToken);
+    await new Promise((r) => setImmediate(r));
+    pause?.();
+    assert.equal((await next).reason, 'ended');
+  });
+
+  it('does not cache a store read that raced with a reset the channel reports only when asked', async () => {
+    const { store, inner, state } = instrumentedStore();
+    const clock = manualClock();
+    let pause: (() => void) | undefined;
+    const slow: SessionStore = {
+      ...store,
+      async findByAccessTokenHash(hash) {
+        const result = await inner.findByAccessTokenHash(hash);
+        await new Promise<void>((resolve) => {
+          pause = resolve;
+        });
+        return result;
+      },
+    };
+    const tessera = createTessera({ store: slow, clock, cache: {} });
+    const issued = await tessera.create({ userId: 'u' });
+    const pending = tessera.validate(issued.accessToken);
+    await new Promise((r) => setImmediate(r));
+    await inner.endSession(issued.session.id, 'logout', clock.now());
+    state.pendingReset = true;
     pause?.();
     assert.equal((await pending).ok, true);
     const next = tessera.validate(issued.accessToken);
