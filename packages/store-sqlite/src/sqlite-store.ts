@@ -252,6 +252,38 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     /**
+     * SQLite sends no messages, but it can be asked: `PRAGMA data_version` changes whenever
+     * another connection (the CLI, another process on the same file) commits. Asking it before
+     * every cached answer makes a node-local cache exact: any outside write clears the cache
+     * (reported as a reconnect), and this process's own ends and rotations are dropped by the
+     * engine itself. The listener is never called for that reason. If the database cannot
+     * answer, the channel reports itself down and the cache is bypassed.
+     */
+    subscribeInvalidations(_listener, events = {}) {
+      const version = () => sql.dataVersion.get()?.data_version;
+      let seen = version();
+      let closed = false;
+      return {
+        connected() {
+          if (closed) return false;
+          try {
+            const current = version();
+            if (current !== seen) {
+              seen = current;
+              events.onConnected?.();
+            }
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        async close() {
+          closed = true;
+        },
+      };
+    },
+
+    /**
      * Nothing to release: the store opened nothing. The application closes the database it
      * passed in (after the store), because it may share it with other code.
      */

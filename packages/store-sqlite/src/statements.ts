@@ -89,6 +89,8 @@ export function prepareStatements(db: BetterSqlite3.Database) {
   const eventQueries = new Map<string, Prepared<[EventQueryParams], EventRow>>();
 
   return {
+    /** Changes whenever another connection (another process) commits to the database. */
+    dataVersion: prepare<[], { data_version: number }>('PRAGMA data_version'),
     ping: prepare<[], number>('SELECT 1'),
 
     insertSession: prepare<[SessionRow], never>(
