@@ -136,6 +136,19 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     description: 'how often expired sessions and old events are deleted (0: never)',
   },
   {
+    path: 'cache.enabled',
+    kind: { type: 'boolean' },
+    defaultValue: undefined,
+    description:
+      'node-local cache of validated sessions, invalidated by the store and bypassed while that channel is down; default: on for SQLite (exact), off for Redis and PostgreSQL (where it trades a few milliseconds of propagation for throughput)',
+  },
+  {
+    path: 'cache.max_age_ms',
+    kind: { type: 'integer', min: 1, max: 60_000 },
+    defaultValue: 1000,
+    description: 'longest a cached session answers without a store read, even with the channel up',
+  },
+  {
     path: 'migrate_on_start',
     kind: { type: 'boolean' },
     defaultValue: true,

@@ -32,6 +32,11 @@ export interface TesseraConfig {
   bodyLimitBytes: number;
   logLevel: (typeof LOG_LEVELS)[number];
   purgeIntervalSeconds: number;
+  /**
+   * The engine's node-local cache of validated sessions (`createTessera({ cache })`), or false.
+   * On by default for SQLite only (see `loadConfig`).
+   */
+  cache: { maxAgeMs: number } | false;
   migrateOnStart: boolean;
 }
 
@@ -175,6 +180,14 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
     bodyLimitBytes: read('body_limit_bytes') as number,
     logLevel: read('log_level') as TesseraConfig['logLevel'],
     purgeIntervalSeconds: read('purge_interval_seconds') as number,
+    // On SQLite the cache is exact (PRAGMA data_version is asked before every cached answer),
+    // so it is on unless turned off. On Redis and PostgreSQL a revocation reaches other nodes'
+    // caches by message, a few milliseconds late, and a crashed store is noticed only when the
+    // channel drops: there it is off unless asked for, and the store answers every validation.
+    cache:
+      ((read('cache.enabled') as boolean | undefined) ?? store.kind === 'sqlite')
+        ? { maxAgeMs: read('cache.max_age_ms') as number }
+        : (false as const),
     migrateOnStart: read('migrate_on_start') as boolean,
   };
 }

@@ -6,7 +6,7 @@ import { openStore } from './open-store.js';
 export interface EngineContext {
   config: TesseraConfig;
   tessera: Tessera;
-  /** Closes the store and its connection. */
+  /** Closes the engine (its cache subscription), then the store and its connection. */
   close(): Promise<void>;
 }
 
@@ -19,6 +19,12 @@ export interface OpenEngineOptions {
   /** Flag values by config path (`store`, `host`, `port`, `migrate_on_start`). */
   flags?: Record<string, string | boolean | undefined>;
   onEvent?: (event: SessionEvent) => void;
+  /**
+   * Build the engine with the configured node-local session cache (`config.cache`). Only the
+   * long-running service wants it: a one-shot admin command would open an invalidation
+   * subscription just to close it again. @default false
+   */
+  cache?: boolean;
 }
 
 /**
@@ -29,7 +35,7 @@ export interface OpenEngineOptions {
  * const { tessera, close } = await openEngine({ io, flags: { store: 'sqlite:./t.db' } });
  */
 export async function openEngine(options: OpenEngineOptions): Promise<EngineContext> {
-  const { io, configFile, flags = {}, onEvent } = options;
+  const { io, configFile, flags = {}, onEvent, cache = false } = options;
   const config = options.config ?? loadConfig({ configFile, env: io.env, flags });
   const opened = await openStore(config.store, { migrate: config.migrateOnStart });
   try {
@@ -41,9 +47,17 @@ export async function openEngine(options: OpenEngineOptions): Promise<EngineCont
       maxSessionsPerUser: config.maxSessionsPerUser,
       eventRetentionDays: config.eventRetentionDays,
       touchIntervalSeconds: config.touchIntervalSeconds,
+      cache: cache ? config.cache : false,
       ...(onEvent ? { onEvent } : {}),
     });
-    return { config, tessera, close: opened.close };
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      // The engine first: its invalidation subscription has its own connection (Redis pub/sub,
+      // PostgreSQL LISTEN), which would otherwise keep reconnecting to a store being closed.
+      closing ??= tessera.close().finally(() => opened.close());
+      return closing;
+    };
+    return { config, tessera, close };
   } catch (error) {
     await opened.close();
     throw error;

@@ -52,6 +52,7 @@ describe('configuration', () => {
     assert.equal(config.bodyLimitBytes, 16_384);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.purgeIntervalSeconds, 300);
+    assert.deepEqual(config.cache, { maxAgeMs: 1000 });
     assert.equal(config.migrateOnStart, true);
   });
 
@@ -99,6 +100,8 @@ describe('configuration', () => {
       TESSERA_BODY_LIMIT_BYTES: '4096',
       TESSERA_LOG_LEVEL: 'debug',
       TESSERA_PURGE_INTERVAL_SECONDS: '0',
+      TESSERA_CACHE_ENABLED: 'off',
+      TESSERA_CACHE_MAX_AGE_MS: '250',
       TESSERA_MIGRATE_ON_START: 'no',
     };
     assert.deepEqual(
@@ -131,7 +134,46 @@ describe('configuration', () => {
     assert.equal(config.bodyLimitBytes, 4096);
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.purgeIntervalSeconds, 0);
+    assert.equal(config.cache, false);
     assert.equal(config.migrateOnStart, false);
+  });
+
+  test('the session cache is on by default for SQLite only, can be switched, and its age is bounded', () => {
+    assert.equal(loadConfig({ env: { TESSERA_STORE: 'redis://127.0.0.1:6379' } }).cache, false);
+    assert.equal(loadConfig({ env: { TESSERA_STORE: 'postgres://u@h/db' } }).cache, false);
+    assert.deepEqual(
+      loadConfig({
+        env: { TESSERA_STORE: 'redis://127.0.0.1:6379', TESSERA_CACHE_ENABLED: 'true' },
+      }).cache,
+      { maxAgeMs: 1000 },
+    );
+    const file = configFile({ cache: { max_age_ms: 60_000 } });
+    assert.deepEqual(loadConfig({ configFile: file, env: {} }).cache, { maxAgeMs: 60_000 });
+    assert.deepEqual(
+      loadConfig({ configFile: file, env: { TESSERA_CACHE_MAX_AGE_MS: '5' } }).cache,
+      { maxAgeMs: 5 },
+      'the environment wins over the file, field by field',
+    );
+    assert.equal(
+      loadConfig({ configFile: configFile({ cache: { enabled: false } }), env: {} }).cache,
+      false,
+    );
+    refuses(
+      { env: { TESSERA_CACHE_MAX_AGE_MS: '0' } },
+      /^TESSERA_CACHE_MAX_AGE_MS must be a whole number from 1 to 60000 \(got "0"\)$/,
+    );
+    refuses(
+      { configFile: configFile({ cache: { max_age_ms: 60_001 } }), env: {} },
+      /^cache\.max_age_ms in .* must be a whole number from 1 to 60000/,
+    );
+    refuses(
+      { configFile: configFile({ cache: { max_entries: 10 } }), env: {} },
+      /unknown key "cache\.max_entries".*cache\.enabled, cache\.max_age_ms/,
+    );
+    refuses(
+      { env: { TESSERA_CACHE_ENABLED: 'maybe' } },
+      /TESSERA_CACHE_ENABLED must be true or false/,
+    );
   });
 
   test('trust_proxy takes true or a list of proxy addresses, never a hop count', () => {

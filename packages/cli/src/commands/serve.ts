@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import type { Tessera } from '@tessera/core';
 import { COMMON_OPTIONS, expectPositionals, parseCommandArgs, STORE_OPTIONS } from '../args.js';
 import { loadConfig, type TesseraConfig } from '../config.js';
 import { openEngine } from '../engine-context.js';
@@ -91,7 +92,12 @@ export async function serveCommand(argv: string[], io: CliIo): Promise<number> {
 export interface RunningService {
   /** Where it listens, for example `http://127.0.0.1:8787` (the real port when 0 was asked). */
   url: string;
-  /** Closes the server (in-flight requests finish), then the store and its connection. */
+  /** The engine behind the server, for embedding and tests (`cacheActive()`, for example). */
+  tessera: Tessera;
+  /**
+   * Closes the server (in-flight requests finish), then the engine (its cache subscription),
+   * then the store and its connection.
+   */
   stop(): Promise<void>;
 }
 
@@ -115,7 +121,7 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
   // Imported here, so that the other commands never load Fastify.
   const { buildServer, createMetrics } = await import('@tessera/server');
   const metrics = createMetrics();
-  const engine = await openEngine({ io, config, onEvent: metrics.onEvent });
+  const engine = await openEngine({ io, config, onEvent: metrics.onEvent, cache: true });
   const { tessera } = engine;
 
   let app: Awaited<ReturnType<typeof buildServer>>;
@@ -150,7 +156,8 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    // The server first (no new requests, in-flight ones finish), then the store they use.
+    // The server first (no new requests, in-flight ones finish), then the engine (its cache
+    // subscription) and the store they use.
     stopped ??= app.close().finally(() => engine.close());
     return stopped;
   };
@@ -172,7 +179,7 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
     await stop();
     throw error;
   }
-  return { url, stop };
+  return { url, tessera, stop };
 }
 
 function readPem(field: string, file: string): Buffer {
