@@ -48,7 +48,13 @@ async function inProcess(name: string, store: SessionStore): Promise<Row> {
 async function startServer(script: string, args: string[] = []) {
   const child = spawn(
     process.execPath,
-    ['--conditions=source', '--import', 'tsx', join(import.meta.dirname, 'servers', script), ...args],
+    [
+      '--conditions=source',
+      '--import',
+      'tsx',
+      join(import.meta.dirname, 'servers', script),
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const lines = createInterface({ input: child.stdout });
@@ -80,7 +86,8 @@ async function load(name: string, ready: Ready, overrides: Partial<Ready> = {}):
   await autocannon({ ...options, duration: 2 });
   const result = await autocannon({ ...options, duration: DURATION_SECONDS });
   const failures = result.non2xx + result.errors + result.timeouts;
-  if (failures > 0) throw new Error(`${name}: ${failures} failed requests of ${result.requests.total}`);
+  if (failures > 0)
+    throw new Error(`${name}: ${failures} failed requests of ${result.requests.total}`);
   return {
     name,
     requestsPerSecond: result.requests.average,

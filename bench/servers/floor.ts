@@ -22,5 +22,7 @@ const server = createServer((req, res) => {
 server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  process.stdout.write(`${JSON.stringify({ port, headers: { authorization: `Bearer ${token}` } })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ port, headers: { authorization: `Bearer ${token}` } })}\n`,
+  );
 });

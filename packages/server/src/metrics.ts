@@ -1,5 +1,6 @@
 import type { SessionEvent } from '@tessera/core';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { createRequestMetrics } from './request-metrics.js';
 
 /** Prometheus metrics of one Tessera server, on a registry of its own (never the global one). */
 export interface TesseraMetrics {
@@ -21,11 +22,6 @@ export interface MetricsOptions {
   processMetrics?: boolean;
 }
 
-interface RequestSeries {
-  counter: { inc(): void };
-  histogram: { observe(value: number): void };
-}
-
 /**
  * Creates the metrics: `tessera_http_requests_total{method,route,status}`,
  * `tessera_http_request_duration_seconds{method,route,status}`,
@@ -42,19 +38,7 @@ export function createMetrics(options: MetricsOptions = {}): TesseraMetrics {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({
-    name: 'tessera_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const durations = new Histogram({
-    name: 'tessera_http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [registry],
-  });
+  const requests = createRequestMetrics(registry);
   const created = new Counter({
     name: 'tessera_sessions_created_total',
     help: 'Sessions created, by policy',
@@ -72,10 +56,6 @@ export function createMetrics(options: MetricsOptions = {}): TesseraMetrics {
     help: 'Rotated refresh tokens presented again outside the grace window (theft signal)',
     registers: [registry],
   });
-
-  // Label children cached per series: resolving labels hashes them on every call, and this
-  // runs once per request on the hot path. The key space is bounded (routes × methods × statuses).
-  const series = new Map<string, RequestSeries>();
 
   return {
     registry,
@@ -95,15 +75,7 @@ export function createMetrics(options: MetricsOptions = {}): TesseraMetrics {
       }
     },
     observeRequest(method, route, status, durationSeconds) {
-      const key = `${method} ${route} ${status}`;
-      let entry = series.get(key);
-      if (!entry) {
-        const labels = { method, route, status: String(status) };
-        entry = { counter: requests.labels(labels), histogram: durations.labels(labels) };
-        series.set(key, entry);
-      }
-      entry.counter.inc();
-      entry.histogram.observe(durationSeconds);
+      requests.observe(method, route, status, durationSeconds);
     },
   };
 }

@@ -69,9 +69,22 @@ describe('metrics', () => {
       'tessera_http_requests_total{method="GET",route="/v1/session",status="200"} 1',
       'tessera_http_requests_total{method="POST",route="/v1/token",status="400"} 1',
       'tessera_http_request_duration_seconds_count{method="GET",route="/v1/session",status="200"} 1',
+      'tessera_http_request_duration_seconds_bucket{method="GET",route="/v1/session",status="200",le="+Inf"} 1',
+      '# TYPE tessera_http_request_duration_seconds histogram',
     ]) {
       assert.ok(text.includes(line), `missing: ${line}`);
     }
+    // Buckets are cumulative: each `le` counts at least as many requests as the one before.
+    const buckets = [
+      ...text.matchAll(
+        /duration_seconds_bucket\{method="GET",route="\/v1\/session",status="200",le="[^"]+"\} (\d+)/g,
+      ),
+    ].map((m) => Number(m[1]));
+    assert.equal(buckets.length, 13);
+    assert.deepEqual(
+      [...buckets].sort((a, b) => a - b),
+      buckets,
+    );
     await h.close();
   });
 
