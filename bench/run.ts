@@ -30,8 +30,8 @@ interface Row {
   p99: number | null;
 }
 
-async function inProcess(name: string, store: SessionStore): Promise<Row> {
-  const tessera = createTessera({ store });
+async function inProcess(name: string, store: SessionStore, cache = false): Promise<Row> {
+  const tessera = createTessera({ store, cache: cache ? {} : false });
   const { accessToken } = await tessera.create({ userId: 'bench-user', policy: 'low' });
   for (let i = 0; i < 5_000; i++) await tessera.validate(accessToken);
   const started = process.hrtime.bigint();
@@ -123,6 +123,11 @@ try {
   const engineRows = [
     await inProcess('validate(), memory store', createMemoryStore()),
     await inProcess('validate(), SQLite store', createSqliteStore({ database })),
+    await inProcess(
+      'validate(), SQLite store + cache (serve default)',
+      createSqliteStore({ database }),
+      true,
+    ),
   ];
   database.close();
   console.log(table('In-process engine', engineRows));

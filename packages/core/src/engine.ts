@@ -109,8 +109,11 @@ export type StepUpResult =
 export interface ValidateOptions {
   /** Refuse when the last authentication is older than this (RFC 9470 `max_age`). */
   maxAuthAgeSeconds?: number;
-  /** Ask the store even when the node-local cache holds the session (introspection). */
-  bypassCache?: boolean;
+  /**
+   * Answer only as fresh as a store read (introspection): the node-local cache is used only if
+   * its channel is exact (SQLite), never one whose invalidations arrive by message.
+   */
+  fresh?: boolean;
 }
 
 export interface IssuedServiceKey {
@@ -384,7 +387,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       if (!isWellFormedToken(accessToken, 'access')) return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const hash = hashToken(accessToken);
-      const cached = validateOptions.bypassCache ? undefined : cache?.get(hash, now);
+      const cached = validateOptions.fresh && !cache?.exact ? undefined : cache?.get(hash, now);
       // The cache answers only the plain case: live, fresh enough, no touch due. Anything that
       // would end, refuse or write goes to the store, which is the source of truth.
       if (cached && isPlainlyLive(cached, now, validateOptions))

@@ -24,6 +24,8 @@ export interface SessionCache {
   drop(sessionId: string): void;
   /** True while the invalidation channel is up; the cache serves nothing otherwise. */
   active(): boolean;
+  /** The channel's `exact` flag: cached answers are as fresh as store reads. */
+  readonly exact: boolean;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export function createSessionCache(
     },
     drop,
     active,
+    exact: channel.exact === true,
     close: () => channel.close(),
   };
 }

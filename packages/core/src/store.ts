@@ -133,6 +133,12 @@ export interface InvalidationEvents {
 }
 
 export interface InvalidationChannel {
+  /**
+   * True when `connected()` itself asks the store whether anything changed (SQLite's
+   * data_version), so that a cached answer is exactly as fresh as a store read. Message-based
+   * channels (Redis pub/sub, PostgreSQL NOTIFY) deliver a few milliseconds late and leave it unset.
+   */
+  readonly exact?: boolean;
   connected(): boolean;
   close(): Promise<void>;
 }

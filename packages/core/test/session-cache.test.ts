@@ -112,7 +112,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
     await tessera.validate(issued.accessToken);
     await inner.endSession(issued.session.id, 'logout', clock.now());
     assert.equal((await tessera.validate(issued.accessToken)).ok, true, 'the cached answer');
-    const fresh = await tessera.validate(issued.accessToken, { bypassCache: true });
+    const fresh = await tessera.validate(issued.accessToken, { fresh: true });
     assert.equal(fresh.reason, 'ended');
   });
 

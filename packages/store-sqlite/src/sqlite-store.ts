@@ -264,6 +264,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
       let seen = version();
       let closed = false;
       return {
+        exact: true,
         connected() {
           if (closed) return false;
           try {

@@ -85,3 +85,28 @@ describe('the node-local cache on SQLite (PRAGMA data_version)', () => {
     server = openSqliteDatabase(dir.path());
   });
 });
+
+describe('introspection-grade freshness on SQLite', () => {
+  it('the SQLite channel is exact, so a fresh validation may be answered from the cache and still sees outside ends', async () => {
+    const dir = tempDir();
+    const server = openSqliteDatabase(dir.path());
+    const other = openSqliteDatabase(dir.path());
+    try {
+      const clock = manualClock();
+      const tessera = createTessera({
+        store: createSqliteStore({ database: server }),
+        clock,
+        cache: {},
+      });
+      const admin = createTessera({ store: createSqliteStore({ database: other }), clock });
+      const issued = await tessera.create({ userId: 'u' });
+      assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).ok, true);
+      await admin.end(issued.session.id, 'admin');
+      assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).reason, 'ended');
+    } finally {
+      server.close();
+      other.close();
+      dir.remove();
+    }
+  });
+});

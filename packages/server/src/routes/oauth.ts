@@ -126,7 +126,7 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
       if (token.startsWith('tsa_')) {
         // Always from the store, never a node-local cache: a resource server may act on this
         // answer for a while, so it must reflect an end made on any node a moment ago.
-        const result = await tessera.validate(token, { bypassCache: true });
+        const result = await tessera.validate(token, { fresh: true });
         if (!result.ok) return INACTIVE;
         const s = result.session;
         return {
