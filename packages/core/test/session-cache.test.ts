@@ -41,6 +41,25 @@ function instrumentedStore() {
   return { inner, store, state, publish, blip };
 }
 
+/**
+ * A store whose token lookups read the store, then wait for `resume()` before answering: the
+ * window in which another node's end can race with this node's read.
+ */
+function pausing(store: SessionStore, inner: SessionStore) {
+  let pause: (() => void) | undefined;
+  const slow: SessionStore = {
+    ...store,
+    async findByAccessTokenHash(hash) {
+      const result = await inner.findByAccessTokenHash(hash);
+      await new Promise<void>((resolve) => {
+        pause = resolve;
+      });
+      return result;
+    },
+  };
+  return { slow, resume: () => pause?.() };
+}
+
 describe('node-local session cache (DESIGN.md §6)', () => {
   it('answers repeated validations without a store read while the channel is up', async () => {
     const { store, state } = instrumentedStore();
@@ -119,17 +138,7 @@ describe('node-local session cache (DESIGN.md §6)', () => {
   it('does not cache a store read that raced with an invalidation', async () => {
     const { store, inner, publish } = instrumentedStore();
     const clock = manualClock();
-    let pause: (() => void) | undefined;
-    const slow: SessionStore = {
-      ...store,
-      async findByAccessTokenHash(hash) {
-        const result = await inner.findByAccessTokenHash(hash);
-        await new Promise<void>((resolve) => {
-          pause = resolve;
-        });
-        return result;
-      },
-    };
+    const { slow, resume } = pausing(store, inner);
     const tessera = createTessera({ store: slow, clock, cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     const pending = tessera.validate(issued.accessToken);
@@ -137,39 +146,29 @@ describe('node-local session cache (DESIGN.md §6)', () => {
     // The read has returned the live record; now the session ends elsewhere and is announced.
     await inner.endSession(issued.session.id, 'logout', clock.now());
     publish(issued.session.id);
-    pause?.();
+    resume();
     assert.equal((await pending).ok, true);
     const next = tessera.validate(issued.accessToken);
     await new Promise((r) => setImmediate(r));
-    pause?.();
+    resume();
     assert.equal((await next).reason, 'ended');
   });
 
   it('does not cache a store read that raced with a reset the channel reports only when asked', async () => {
     const { store, inner, state } = instrumentedStore();
     const clock = manualClock();
-    let pause: (() => void) | undefined;
-    const slow: SessionStore = {
-      ...store,
-      async findByAccessTokenHash(hash) {
-        const result = await inner.findByAccessTokenHash(hash);
-        await new Promise<void>((resolve) => {
-          pause = resolve;
-        });
-        return result;
-      },
-    };
+    const { slow, resume } = pausing(store, inner);
     const tessera = createTessera({ store: slow, clock, cache: {} });
     const issued = await tessera.create({ userId: 'u' });
     const pending = tessera.validate(issued.accessToken);
     await new Promise((r) => setImmediate(r));
     await inner.endSession(issued.session.id, 'logout', clock.now());
     state.pendingReset = true;
-    pause?.();
+    resume();
     assert.equal((await pending).ok, true);
     const next = tessera.validate(issued.accessToken);
     await new Promise((r) => setImmediate(r));
-    pause?.();
+    resume();
     assert.equal((await next).reason, 'ended');
   });
 

@@ -26,33 +26,33 @@ interface MetricValue {
 export function createRequestMetrics(registry: Registry) {
   const series = new Map<string, Series>();
 
-  const counter = {
-    name: 'tessera_http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status',
-    type: 'counter',
+  /** A metric in the shape `Registry.registerMetric` takes, its values computed on scrape. */
+  const metric = (name: string, help: string, type: string, values: () => MetricValue[]) => ({
+    name,
+    help,
+    type,
     aggregator: 'sum',
     async get() {
-      const values: MetricValue[] = [];
-      for (const s of series.values()) values.push({ labels: s.labels, value: s.count });
-      return {
-        name: this.name,
-        help: this.help,
-        type: this.type,
-        aggregator: this.aggregator,
-        values,
-      };
+      return { name, help, type, aggregator: 'sum', values: values() };
     },
     reset() {
       series.clear();
     },
-  };
+  });
 
-  const histogram = {
-    name: 'tessera_http_request_duration_seconds',
-    help: 'Time from receiving a request to answering it',
-    type: 'histogram',
-    aggregator: 'sum',
-    async get() {
+  const counter = metric(
+    'tessera_http_requests_total',
+    'HTTP requests answered, by method, route pattern and status',
+    'counter',
+    () => [...series.values()].map((s) => ({ labels: s.labels, value: s.count })),
+  );
+
+  const name = 'tessera_http_request_duration_seconds';
+  const histogram = metric(
+    name,
+    'Time from receiving a request to answering it',
+    'histogram',
+    () => {
       const values: MetricValue[] = [];
       for (const s of series.values()) {
         let cumulative = 0;
@@ -61,29 +61,20 @@ export function createRequestMetrics(registry: Registry) {
           values.push({
             labels: { ...s.labels, le },
             value: cumulative,
-            metricName: `${this.name}_bucket`,
+            metricName: `${name}_bucket`,
           });
         });
         values.push({
           labels: { ...s.labels, le: '+Inf' },
           value: s.count,
-          metricName: `${this.name}_bucket`,
+          metricName: `${name}_bucket`,
         });
-        values.push({ labels: s.labels, value: s.sum, metricName: `${this.name}_sum` });
-        values.push({ labels: s.labels, value: s.count, metricName: `${this.name}_count` });
+        values.push({ labels: s.labels, value: s.sum, metricName: `${name}_sum` });
+        values.push({ labels: s.labels, value: s.count, metricName: `${name}_count` });
       }
-      return {
-        name: this.name,
-        help: this.help,
-        type: this.type,
-        aggregator: this.aggregator,
-        values,
-      };
+      return values;
     },
-    reset() {
-      series.clear();
-    },
-  };
+  );
 
   registry.registerMetric(counter as never);
   registry.registerMetric(histogram as never);
