@@ -128,7 +128,7 @@ describe('fail closed and recover', () => {
 
   it('with the node-local cache, answers nothing once the LISTEN connection is seen to drop, and resumes caching after the restart', async (t) => {
     const store = createPostgresStore({ pool, reconnectMinDelayMillis: 50 });
-    const tessera = createTessera({ store });
+    const tessera = createTessera({ store, cache: {} });
     try {
       const { whileDown, recoveredMillis, downSince } = await outage(tessera, () =>
         tessera.cacheActive(),
