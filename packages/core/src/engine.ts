@@ -372,7 +372,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       await store.createSession(session);
       await record('session.created', session, now, null, {
         policy: policyName,
-        authMethods: session.authMethods,
+        auth_methods: session.authMethods,
       });
       // Per-user cap (ASVS 5.0 7.1.2): the oldest sessions make room for the new one.
       const live = await store.listSessionsForUser(session.userId, now);
@@ -474,8 +474,8 @@ export function createTessera(options: TesseraOptions): Tessera {
       // A rotated refresh token came back outside the grace rule: someone holds a copy
       // (RFC 9700 §4.14.2). End the whole session so neither party keeps it.
       await record('session.refresh_reuse', session, now, 'refresh_token_reuse', {
-        presentedGeneration: generation,
-        currentGeneration: session.generation,
+        presented_generation: generation,
+        current_generation: session.generation,
       });
       await endOne(session, 'refresh_token_reuse', now);
       return { ok: false, reason: 'refresh_token_reuse' };
@@ -496,7 +496,7 @@ export function createTessera(options: TesseraOptions): Tessera {
         return tessera.stepUp(sessionId, input);
       }
       await record('session.step_up', rotated.session, now, null, {
-        authMethods: input.authMethods,
+        auth_methods: input.authMethods,
         generation: rotated.session.generation,
       });
       return { ok: true, ...issued(rotated.session, rotated.pair, now) };
@@ -528,8 +528,8 @@ export function createTessera(options: TesseraOptions): Tessera {
         const now = clock.now();
         if (reason === 'refresh_token_reuse' && session.endedAt === null) {
           await record('session.refresh_reuse', session, now, reason, {
-            presentedGeneration: generation,
-            currentGeneration: session.generation,
+            presented_generation: generation,
+            current_generation: session.generation,
           });
         }
         return (await endOne(session, reason, now)) !== null;

@@ -90,7 +90,10 @@ export interface SessionEvent {
   reason: EndReason | null;
   deviceId: string | null;
   ip: string | null;
-  /** Small, non-secret details (for example the policy, the generation, auth methods). */
+  /**
+   * Small, non-secret details with snake_case keys, as the HTTP API shows them (for example
+   * `policy`, `generation`, `auth_methods`, `presented_generation`).
+   */
   data: Record<string, string | number | boolean | string[] | null>;
 }
 

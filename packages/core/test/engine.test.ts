@@ -471,6 +471,9 @@ describe('ending sessions on the server (ASVS 5.0 7.4.1–7.4.5)', () => {
       }
     }
     assert.equal(events[2]?.reason, 'admin');
+    // Event details use the HTTP API's snake_case, since `GET /v1/events` shows them as they are.
+    assert.deepEqual(events[0]?.data, { policy: 'medium', auth_methods: [] });
+    assert.deepEqual(events[1]?.data, { generation: 1 });
   });
 
   it('purge forgets long-dead sessions and keeps live ones', async () => {
