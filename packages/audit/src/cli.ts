@@ -156,6 +156,7 @@ export async function runAuditCli(
       failOn,
       env: io.env,
       onProgress: (line) => io.stderr.write(`· ${line}\n`),
+      cleanupOnInterrupt: true,
     });
   } catch (e) {
     if (e instanceof AuditSetupError) {

@@ -65,6 +65,12 @@ export interface RunAuditOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Progress lines (stderr in the CLI). */
   onProgress?: (line: string) => void;
+  /**
+   * On SIGINT or SIGTERM, log out every session created so far, then exit with 130. For the
+   * command line, where Ctrl-C during a long wait must not leave test sessions behind.
+   * @default false
+   */
+  cleanupOnInterrupt?: boolean;
 }
 
 /** Why the audit could not run at all (exit code 2). */
@@ -96,6 +102,7 @@ export async function runAudit(
     failOn = 'high',
     env = process.env,
     onProgress = () => undefined,
+    cleanupOnInterrupt = false,
   } = options;
   const started = new Date();
   const redactor = createRedactor(randomBytes(32));
@@ -110,6 +117,22 @@ export async function runAudit(
     onWait: onProgress,
   });
   const agent = createSessionAgent({ target, http, redactor, env });
+  // Safety rule (reference §3.5): the run logs out every session it created, also when it is
+  // interrupted in the middle of a wait.
+  const onInterrupt = (signal: NodeJS.Signals) => {
+    onProgress(`${signal}: logging out the sessions this run created, then stopping`);
+    void agent
+      .cleanup()
+      .catch(() => 0)
+      .then((count) => {
+        onProgress(`logged out ${count} session(s)`);
+        process.exit(130);
+      });
+  };
+  if (cleanupOnInterrupt) {
+    process.once('SIGINT', onInterrupt);
+    process.once('SIGTERM', onInterrupt);
+  }
   const scheduler = createScheduler({ onProgress });
   const runOptions: RunOptions = { quick, maxWaitSeconds, sampleSize: Math.min(sampleSize, 20000) };
   const discovery: string[] = [];
@@ -180,6 +203,8 @@ export async function runAudit(
     for (const list of await timed) results.push(...list);
     for (const entry of LAST) results.push(...(await guarded(entry)));
   } finally {
+    process.off('SIGINT', onInterrupt);
+    process.off('SIGTERM', onInterrupt);
     scheduler.close();
     // Log out every session the run created, whatever happened above (reference §3.5).
     loggedOut = await agent.cleanup().catch(() => 0);
