@@ -22,6 +22,15 @@ describe('the node-local cache on SQLite (PRAGMA data_version)', () => {
     dir.remove();
   });
 
+  /** This process's engine with the cache, and another process's engine on the same file. */
+  function nodes() {
+    const clock = manualClock();
+    return {
+      tessera: createTessera({ store: createSqliteStore({ database: server }), clock, cache: {} }),
+      elsewhere: createTessera({ store: createSqliteStore({ database: other }), clock }),
+    };
+  }
+
   function counting(store: SessionStore) {
     const counter = { lookups: 0 };
     const counted: SessionStore = {
@@ -44,69 +53,36 @@ describe('the node-local cache on SQLite (PRAGMA data_version)', () => {
   });
 
   it('an end committed by another connection is refused on the very next validation', async () => {
-    const clock = manualClock();
-    const tessera = createTessera({
-      store: createSqliteStore({ database: server }),
-      clock,
-      cache: {},
-    });
-    const admin = createTessera({ store: createSqliteStore({ database: other }), clock });
+    const { tessera, elsewhere } = nodes();
     const issued = await tessera.create({ userId: 'u' });
     assert.equal((await tessera.validate(issued.accessToken)).ok, true);
     assert.equal((await tessera.validate(issued.accessToken)).ok, true);
-    await admin.end(issued.session.id, 'admin');
+    await elsewhere.end(issued.session.id, 'admin');
     assert.equal((await tessera.validate(issued.accessToken)).reason, 'ended');
   });
 
   it('a refresh by another process retires the cached access token at once', async () => {
-    const clock = manualClock();
-    const tessera = createTessera({
-      store: createSqliteStore({ database: server }),
-      clock,
-      cache: {},
-    });
-    const otherNode = createTessera({ store: createSqliteStore({ database: other }), clock });
+    const { tessera, elsewhere } = nodes();
     const issued = await tessera.create({ userId: 'u' });
     await tessera.validate(issued.accessToken);
-    assert.equal((await otherNode.refresh(issued.refreshToken)).ok, true);
+    assert.equal((await elsewhere.refresh(issued.refreshToken)).ok, true);
     assert.equal((await tessera.validate(issued.accessToken)).reason, 'unknown');
   });
 
+  it('the channel is exact, so a fresh (introspection) validation may use the cache and still sees outside ends', async () => {
+    const { tessera, elsewhere } = nodes();
+    const issued = await tessera.create({ userId: 'u' });
+    assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).ok, true);
+    await elsewhere.end(issued.session.id, 'admin');
+    assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).reason, 'ended');
+  });
+
   it('is bypassed once the database is closed, so nothing is answered from memory', async () => {
-    const tessera = createTessera({
-      store: createSqliteStore({ database: server }),
-      clock: manualClock(),
-      cache: {},
-    });
+    const { tessera } = nodes();
     const issued = await tessera.create({ userId: 'u' });
     await tessera.validate(issued.accessToken);
     server.close();
     await assert.rejects(tessera.validate(issued.accessToken), { code: 'store_unavailable' });
     server = openSqliteDatabase(dir.path());
-  });
-});
-
-describe('introspection-grade freshness on SQLite', () => {
-  it('the SQLite channel is exact, so a fresh validation may be answered from the cache and still sees outside ends', async () => {
-    const dir = tempDir();
-    const server = openSqliteDatabase(dir.path());
-    const other = openSqliteDatabase(dir.path());
-    try {
-      const clock = manualClock();
-      const tessera = createTessera({
-        store: createSqliteStore({ database: server }),
-        clock,
-        cache: {},
-      });
-      const admin = createTessera({ store: createSqliteStore({ database: other }), clock });
-      const issued = await tessera.create({ userId: 'u' });
-      assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).ok, true);
-      await admin.end(issued.session.id, 'admin');
-      assert.equal((await tessera.validate(issued.accessToken, { fresh: true })).reason, 'ended');
-    } finally {
-      server.close();
-      other.close();
-      dir.remove();
-    }
   });
 });
