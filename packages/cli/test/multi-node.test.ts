@@ -3,8 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createPool } from '@tessera/store-postgres';
-import { connectRedis } from '@tessera/store-redis';
 import { type CliIo, loadConfig, type RunningService, startService } from 'tessera';
 import {
   type PrivatePostgres,
@@ -14,6 +12,7 @@ import {
   type RedisServerProcess,
   startRedisServer,
 } from '../../store-redis/test/redis-server-harness.js';
+import { POSTGRES_URL, REDIS_URL, removeTestData } from './test-stores.js';
 
 /**
  * Issue 3 §3 and §4 at the HTTP level: several `tessera serve` nodes (in this process, each with
@@ -22,9 +21,6 @@ import {
  * skips them. The fail-closed tests stop a server of their own, never the machine's.
  */
 
-const REDIS_URL = process.env['TESSERA_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const POSTGRES_URL =
-  process.env['TESSERA_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const run = randomBytes(4).toString('hex');
 
 interface Node {
@@ -185,17 +181,7 @@ describe('many nodes on one store', () => {
   const prefix = `multi-node-${run}:`;
   const schema = `multi_node_${run}`;
 
-  after(async () => {
-    const redis = await connectRedis(REDIS_URL);
-    if (!('scanIterator' in redis)) throw new Error('expected a standalone Redis for the tests');
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
-    await redis.close();
-    const pool = createPool(POSTGRES_URL);
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await pool.end();
-  });
+  after(() => removeTestData({ prefix, schema }));
 
   test('a session ended on node A is refused by node B right away, on Redis', async (t) => {
     await revocationReachesTheOtherNode(`${REDIS_URL}?prefix=${prefix}`, (m) => t.diagnostic(m));

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, test } from 'node:test';
-import { createPool } from '@tessera/store-postgres';
-import { connectRedis } from '@tessera/store-redis';
 import { type CliIo, loadConfig, startService } from 'tessera';
 import { runInProcess } from './cli-process.js';
+import { POSTGRES_URL, REDIS_URL, removeTestData } from './test-stores.js';
 
 /**
  * The same CLI on the shared stores: `--store redis://…` and `--store postgres://…` serve,
@@ -12,9 +11,6 @@ import { runInProcess } from './cli-process.js';
  * sure): an unreachable one fails these tests, it never skips them.
  */
 
-const REDIS_URL = process.env['TESSERA_TEST_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const POSTGRES_URL =
-  process.env['TESSERA_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 const run = randomBytes(4).toString('hex');
 
 function capture() {
@@ -66,17 +62,7 @@ describe('the CLI on Redis and PostgreSQL', () => {
   const prefix = `cli-test-${run}:`;
   const schema = `cli_test_${run}`;
 
-  after(async () => {
-    const redis = await connectRedis(REDIS_URL);
-    if (!('scanIterator' in redis)) throw new Error('expected a standalone Redis for the tests');
-    for await (const keys of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-      if (keys.length > 0) await redis.del(keys);
-    }
-    await redis.close();
-    const pool = createPool(POSTGRES_URL);
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await pool.end();
-  });
+  after(() => removeTestData({ prefix, schema }));
 
   test('serve --store redis://…?prefix=… works with keys and sessions commands on the same data', async () => {
     await serveAndUse(`${REDIS_URL}?prefix=${prefix}`);
