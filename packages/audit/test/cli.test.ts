@@ -4,19 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { runAuditCli } from '../src/index.js';
+import { capture } from './capture.js';
 import { cookieSessionTarget, createCookieSessionApp } from './fixtures/cookie-session-app.js';
 import { serve } from './fixtures/serve.js';
-
-function capture() {
-  let text = '';
-  return {
-    write: (s: string) => (text += s),
-    get text() {
-      return text;
-    },
-    isTTY: false,
-  };
-}
 
 describe('tessera audit CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-audit-cli-'));

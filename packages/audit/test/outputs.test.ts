@@ -4,19 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runAuditCli } from '../src/index.js';
+import { capture } from './capture.js';
 import { bearerTarget, createBearerTokenApp, PASSWORDS } from './fixtures/bearer-token-app.js';
 import { serve } from './fixtures/serve.js';
-
-function capture() {
-  let text = '';
-  return {
-    write: (s: string) => (text += s),
-    get text() {
-      return text;
-    },
-    isTTY: false,
-  };
-}
 
 describe('report outputs', () => {
   const issued: string[] = [];

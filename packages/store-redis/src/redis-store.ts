@@ -198,6 +198,20 @@ export function createRedisStore(options: RedisStoreOptions) {
     return page(matches, limit, null);
   }
 
+  /** The next `SCAN_CHUNK` entries of the global event stream from `start` (an XRANGE bound). */
+  async function eventsFrom(start: string) {
+    return toStreamEntries(
+      await link.send(keys.events, [
+        'XRANGE',
+        keys.events,
+        start,
+        '+',
+        'COUNT',
+        String(SCAN_CHUNK),
+      ]),
+    );
+  }
+
   /**
    * Other queries scan the global stream from the cursor, in chunks, and stop after
    * `eventQueryScanLimit` entries: then the page may be short and its cursor continues the scan.
@@ -207,16 +221,7 @@ export function createRedisStore(options: RedisStoreOptions) {
     const matches: SessionEvent[] = [];
     let scanned = 0;
     for (;;) {
-      const chunk = toStreamEntries(
-        await link.send(keys.events, [
-          'XRANGE',
-          keys.events,
-          start,
-          '+',
-          'COUNT',
-          String(SCAN_CHUNK),
-        ]),
-      );
+      const chunk = await eventsFrom(start);
       for (const [id, raw] of chunk) {
         const event = eventFromFields(id, toFieldMap(raw));
         if (matchesEventQuery(event, query)) matches.push(event);
@@ -288,16 +293,7 @@ export function createRedisStore(options: RedisStoreOptions) {
     let start = '-';
     let lastOld: string | null = null;
     for (;;) {
-      const chunk = toStreamEntries(
-        await link.send(keys.events, [
-          'XRANGE',
-          keys.events,
-          start,
-          '+',
-          'COUNT',
-          String(SCAN_CHUNK),
-        ]),
-      );
+      const chunk = await eventsFrom(start);
       const keepFrom = chunk.find(([, raw]) => Number(toFieldMap(raw)['at']) >= before);
       if (keepFrom) {
         return Number(await link.send(keys.events, ['XTRIM', keys.events, 'MINID', keepFrom[0]]));
