@@ -2,8 +2,12 @@
 // Runs every test file of the monorepo with node:test through tsx.
 // Node 20 does not expand globs for --test, so the files are listed here.
 // `npm test -- packages/core` runs only the files under the given paths.
+//
+// Before any suite runs, scripts/ensure-services.sh makes sure Redis, PostgreSQL and (when a
+// selected file drives a browser) Chromium are there, starting or installing them where it can;
+// otherwise it stops at once with one line saying what is missing and how to fix it.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,13 +23,24 @@ function collect(dir, out) {
 }
 
 const filters = process.argv.slice(2);
-const files = collect(join(root, 'packages'), [])
+const files = ['packages', 'examples']
+  .flatMap((dir) => collect(join(root, dir), []))
   .filter((file) => filters.length === 0 || filters.some((f) => file.startsWith(f)))
   .sort();
 if (files.length === 0) {
-  console.error(`no test files match ${filters.join(' ') || 'packages/'}`);
+  console.error(`no test files match ${filters.join(' ') || 'packages/ or examples/'}`);
   process.exit(1);
 }
+const needsBrowser = files.some((file) =>
+  /launchChromium|playwright-core/.test(readFileSync(join(root, file), 'utf8')),
+);
+const services = spawnSync(
+  'bash',
+  [join(root, 'scripts/ensure-services.sh'), ...(needsBrowser ? ['--browser'] : [])],
+  { cwd: root, stdio: 'inherit' },
+);
+if (services.status !== 0) process.exit(services.status ?? 1);
+
 const result = spawnSync(
   process.execPath,
   [
