@@ -6,6 +6,7 @@ import type {
   ValidateFailure,
 } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type TesseraReason, tesseraReason } from './refusal-reason.js';
 
 /**
  * The token of an `Authorization: Bearer <token>` header (RFC 6750 §2.1), or null when there is
@@ -26,11 +27,20 @@ function challenge(error: string, description: string, extra = ''): string {
   return `Bearer error="${error}", error_description="${description}"${extra}`;
 }
 
-function unauthorized(reply: FastifyReply, error: string | null, description: string) {
+function unauthorized(
+  reply: FastifyReply,
+  error: string | null,
+  description: string,
+  reason?: TesseraReason,
+) {
   return reply
     .code(401)
     .header('www-authenticate', error === null ? BARE_CHALLENGE : challenge(error, description))
-    .send({ error: error ?? 'unauthorized', error_description: description });
+    .send({
+      error: error ?? 'unauthorized',
+      error_description: description,
+      ...(reason === undefined ? {} : { tessera_reason: reason }),
+    });
 }
 
 /**
@@ -134,6 +144,13 @@ export async function requireAccessToken(
       .send({ error: 'insufficient_user_authentication', error_description: description });
     return null;
   }
-  unauthorized(reply, 'invalid_token', REFUSAL[result.reason]);
+  // The RFC 6750 challenge stays the same; the body tells the token's holder why (see
+  // refusal-reason.ts): refresh, or sign in again and for what reason.
+  unauthorized(
+    reply,
+    'invalid_token',
+    REFUSAL[result.reason],
+    tesseraReason(result.reason, result.session?.endReason),
+  );
   return null;
 }

@@ -1,6 +1,7 @@
 import type {} from '@fastify/swagger'; // route schema fields: summary, tags, security, …
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { EVENT_TYPES } from '@tessera/core';
+import { TESSERA_REASONS } from './refusal-reason.js';
 
 /*
  * TypeBox schemas of every request and answer. Request schemas are validated by ajv with
@@ -47,6 +48,12 @@ export const ErrorBody = Type.Object(
   {
     error: Type.String({ description: 'machine-readable code (RFC 6749 §5.2 style)' }),
     error_description: Type.Optional(Type.String()),
+    tessera_reason: Type.Optional(
+      stringEnum(TESSERA_REASONS, {
+        description:
+          'Only on 401 invalid_token (access-token routes) and 400 invalid_grant (/v1/token), and only when the presented token matched a session: access_token_expired (the session is alive: refresh), or why the session is over (idle_timeout, absolute_timeout, or its end reason: logout, logout_all, password_changed, privilege_changed, account_disabled, device_lost, admin, refresh_token_reuse, session_limit). Absent for malformed or unknown tokens.',
+      }),
+    ),
   },
   { ...CLOSED, description: 'Every failure has this shape.' },
 );

@@ -77,6 +77,7 @@ describe('POST /v1/token (refresh, RFC 6749)', () => {
     assert.deepEqual(reuse.json(), {
       error: 'invalid_grant',
       error_description: 'the refresh token is invalid, expired or revoked',
+      tessera_reason: 'refresh_token_reuse',
     });
     // both tokens of the thief's and the victim's branch are dead
     assert.equal((await getSession(first.access_token)).statusCode, 401);
@@ -109,7 +110,7 @@ describe('POST /v1/token (refresh, RFC 6749)', () => {
     assert.equal((await h.tessera.listForUser('alice')).length, 1);
   });
 
-  it('fails every engine refusal with the same invalid_grant (does not reveal which)', async () => {
+  it('fails every engine refusal with invalid_grant; only a token of the session learns why', async () => {
     const created = await h.createSession();
     const garbage = await refresh('tsr_nope');
     const accessInstead = await refresh(created.access_token);
@@ -119,7 +120,9 @@ describe('POST /v1/token (refresh, RFC 6749)', () => {
       assert.equal(answer.statusCode, 400);
       assert.equal(answer.json().error, 'invalid_grant');
     }
-    assert.equal(garbage.body, ended.body);
+    // a stranger's tokens read the same; the ended session's own token gets tessera_reason
+    assert.equal(garbage.body, accessInstead.body);
+    assert.deepEqual(ended.json(), { ...garbage.json(), tessera_reason: 'logout' });
   });
 
   it('answers unsupported_grant_type for any other grant', async () => {

@@ -1,8 +1,9 @@
 import type { Static } from '@sinclair/typebox';
-import type { Tessera } from '@tessera/core';
+import { hashToken, type Tessera } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { serviceKeyGuard } from '../auth.js';
 import { epochSeconds } from '../json.js';
+import { tesseraReason } from '../refusal-reason.js';
 import {
   ErrorBody,
   IntrospectionJson,
@@ -67,11 +68,22 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
       }
       const result = await tessera.refresh(refresh_token);
       if (!result.ok) {
-        // One answer for unknown, expired, ended and reused tokens (RFC 6749 §5.2): the reason
-        // is in the event log for the operator, not in the answer for whoever holds the token.
+        // One `error` for unknown, expired, ended and reused tokens (RFC 6749 §5.2). Only when
+        // the token matched a session does `tessera_reason` tell its holder why (a stranger
+        // cannot send such a token): see refusal-reason.ts.
+        const reason = tesseraReason(
+          result.reason,
+          // Only an ended session needs a second read, for its end reason: refusals are rare,
+          // so the engine's result stays as it is for every other caller.
+          result.reason === 'ended'
+            ? (await tessera.store.findByRefreshTokenHash(hashToken(refresh_token)))?.session
+                .endReason
+            : undefined,
+        );
         return reply.code(400).send({
           error: 'invalid_grant',
           error_description: 'the refresh token is invalid, expired or revoked',
+          ...(reason === undefined ? {} : { tessera_reason: reason }),
         });
       }
       return {
