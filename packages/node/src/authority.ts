@@ -1,0 +1,64 @@
+import type { SessionView } from './session-view.js';
+
+/** The pair a sign-in, refresh or step-up hands out, with the session it belongs to. */
+export interface IssuedPair {
+  session: SessionView;
+  accessToken: string;
+  refreshToken: string;
+  /** Seconds until the access token expires. */
+  expiresIn: number;
+}
+
+/**
+ * Why an access token was not accepted. `expired` means the session may still be refreshed;
+ * `inactive` covers unknown, ended, idle- or absolutely-expired sessions and garbage, which a
+ * remote authority cannot tell apart (RFC 7662 answers only `active: false`).
+ */
+export type AuthorityRefusal = 'expired' | 'inactive';
+
+export type AuthorityVerdict =
+  | { ok: true; session: SessionView }
+  | { ok: false; reason: AuthorityRefusal };
+
+export interface SignInInput {
+  userId: string;
+  policy?: string;
+  authMethods?: string[];
+  device?: { id?: string; name?: string; platform?: string; appVersion?: string };
+  /** The end user's address and user agent as the backend saw them. */
+  ip?: string;
+  userAgent?: string;
+}
+
+/**
+ * Where sessions live, seen from a backend: an in-process engine over the service's store
+ * (`inProcessAuthority`) or the service itself over HTTP (`remoteAuthority`). Every method
+ * either answers from the source of truth or throws; a throw means "cannot tell", which the
+ * middleware turns into 503, never into an accepted request (fail closed).
+ */
+export interface SessionAuthority {
+  /** Validates an access token. `fresh` skips any cache (strict mode). Counts as activity. */
+  validate(accessToken: string, options?: { fresh?: boolean }): Promise<AuthorityVerdict>;
+  /** Rotates a refresh token (RFC 6749 §6); null when it is refused for any reason. */
+  refresh(refreshToken: string): Promise<IssuedPair | null>;
+  /** Creates a session for a user the application has just authenticated. */
+  create(input: SignInInput): Promise<IssuedPair>;
+  /** Records a fresh authentication and issues a new pair; null when the session is gone. */
+  stepUp(sessionId: string, authMethods: string[]): Promise<IssuedPair | null>;
+  /** Ends the session the token belongs to (RFC 7009). Unknown tokens are not an error. */
+  revoke(token: string): Promise<void>;
+  /** Ends every live session of a user, except one when given; answers how many ended. */
+  endUserSessions(
+    userId: string,
+    reason: 'password_changed' | 'logout_all' | 'privilege_changed' | 'account_disabled',
+    options?: { exceptSessionId?: string },
+  ): Promise<number>;
+}
+
+/**
+ * Thrown when the authority cannot answer (store down, service unreachable, unexpected answer).
+ * Middleware answers 503 for it; it never means "authenticated".
+ */
+export class AuthorityUnavailableError extends Error {
+  override readonly name = 'AuthorityUnavailableError';
+}

@@ -1,0 +1,98 @@
+import {
+  type IssuedSession,
+  isTesseraError,
+  type SessionRecord,
+  type Tessera,
+} from '@tessera/core';
+import { AuthorityUnavailableError, type IssuedPair, type SessionAuthority } from './authority.js';
+import type { SessionView } from './session-view.js';
+
+/** A session record as middleware sees it. */
+export function viewOf(session: SessionRecord): SessionView {
+  const bound = (session as SessionRecord & { dpopJkt?: string | null }).dpopJkt;
+  return {
+    sessionId: session.id,
+    userId: session.userId,
+    policy: session.policy,
+    authenticatedAt: session.authenticatedAt,
+    expiresAt: Math.min(session.accessExpiresAt, session.idleExpiresAt),
+    jkt: typeof bound === 'string' ? bound : null,
+  };
+}
+
+function pairOf(issued: IssuedSession): IssuedPair {
+  return {
+    session: viewOf(issued.session),
+    accessToken: issued.accessToken,
+    refreshToken: issued.refreshToken,
+    expiresIn: issued.expiresIn,
+  };
+}
+
+/**
+ * Store failures surface as "cannot tell", so that no adapter mistakes them for a refusal.
+ * Anything else (an unknown policy, a bug) is rethrown as it is.
+ */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isTesseraError(error, 'store_unavailable') || isTesseraError(error, 'store_conflict')) {
+      throw new AuthorityUnavailableError('the session store did not answer', { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * Sessions validated by an engine in this process, over the same store as the Tessera service
+ * (`createTessera({ store })`). No network hop; revocations are seen as soon as the store sees
+ * them (or within the engine's own cache rules, see `TesseraOptions.cache`).
+ *
+ * @example
+ * const authority = inProcessAuthority(createTessera({ store: createSqliteStore({ path }) }));
+ */
+export function inProcessAuthority(tessera: Tessera): SessionAuthority {
+  return {
+    validate: (accessToken, options = {}) =>
+      guarded(async () => {
+        const result = await tessera.validate(accessToken, { fresh: options.fresh === true });
+        if (result.ok) return { ok: true, session: viewOf(result.session) };
+        return {
+          ok: false,
+          reason: result.reason === 'access_token_expired' ? 'expired' : 'inactive',
+        };
+      }),
+    refresh: (refreshToken) =>
+      guarded(async () => {
+        const result = await tessera.refresh(refreshToken);
+        return result.ok ? pairOf(result) : null;
+      }),
+    create: (input) =>
+      guarded(async () =>
+        pairOf(
+          await tessera.create({
+            userId: input.userId,
+            ...(input.policy === undefined ? {} : { policy: input.policy }),
+            ...(input.authMethods === undefined ? {} : { authMethods: input.authMethods }),
+            device: {
+              ...input.device,
+              ...(input.ip === undefined ? {} : { ip: input.ip }),
+              ...(input.userAgent === undefined ? {} : { userAgent: input.userAgent }),
+            },
+          }),
+        ),
+      ),
+    stepUp: (sessionId, authMethods) =>
+      guarded(async () => {
+        const result = await tessera.stepUp(sessionId, { authMethods });
+        return result.ok ? pairOf(result) : null;
+      }),
+    revoke: (token) =>
+      guarded(async () => {
+        await tessera.revoke(token);
+      }),
+    endUserSessions: (userId, reason, options = {}) =>
+      guarded(async () => (await tessera.endAllForUser(userId, reason, options)).length),
+  };
+}
