@@ -18,6 +18,7 @@ const STORE_VERBS = [
   'findServiceKeyByHash',
   'listServiceKeys',
   'revokeServiceKey',
+  'rememberDpopJti',
   'ping',
   'close',
 ] as const satisfies readonly (keyof SessionStore)[];

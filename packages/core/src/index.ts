@@ -22,6 +22,7 @@ export { BUILT_IN_POLICIES, resolvePolicies } from './policy.js';
 export type { TokenPair } from './seal.js';
 export { openSuccessor, sealSuccessor } from './seal.js';
 export type {
+  DpopJtiEntry,
   EndSelector,
   InvalidationChannel,
   InvalidationEvents,

@@ -16,6 +16,8 @@ export function createMemoryStore(): SessionStore {
   const refreshOf = new Map<string, string[]>();
   const events: SessionEvent[] = [];
   const keys = new Map<string, ServiceKeyRecord>();
+  /** DPoP replay cache: digest → expiresAt. */
+  const dpopJtis = new Map<string, number>();
   let eventSeq = 0;
 
   const copy = <T>(value: T): T => structuredClone(value);
@@ -144,10 +146,20 @@ export function createMemoryStore(): SessionStore {
         refreshOf.delete(session.id);
         removedSessions += 1;
       }
+      for (const [digest, expiresAt] of dpopJtis) {
+        if (expiresAt < sessionsBefore) dpopJtis.delete(digest);
+      }
       const before = events.length;
       const kept = events.filter((e) => e.at >= eventsBefore);
       events.splice(0, events.length, ...kept);
       return { sessions: removedSessions, events: before - kept.length };
+    },
+
+    async rememberDpopJti({ digest, at, expiresAt }) {
+      const known = dpopJtis.get(digest);
+      if (known !== undefined && known > at) return false;
+      dpopJtis.set(digest, expiresAt);
+      return true;
     },
 
     async createServiceKey(key) {

@@ -24,6 +24,16 @@ export interface RotationPatch {
   authMethods?: string[];
 }
 
+/** One use of a DPoP proof, for `rememberDpopJti`. Instants are epoch milliseconds. */
+export interface DpopJtiEntry {
+  /** SHA-256 hex of `<jkt>:<jti>`. */
+  digest: string;
+  /** Now, on the engine's clock (an entry that expired by then no longer counts). */
+  at: number;
+  /** Past this instant the proof's `iat` is outside the window, so the entry may be dropped. */
+  expiresAt: number;
+}
+
 /** Which live sessions of a user `endSessionsForUser` ends. */
 export interface EndSelector {
   /** Keep this session alive (for example the one that changed the password). */
@@ -103,6 +113,16 @@ export interface SessionStore {
     sessionsBefore: number,
     eventsBefore: number,
   ): Promise<{ sessions: number; events: number }>;
+
+  /**
+   * The DPoP replay cache (RFC 9449 §11.1): remembers `entry.digest` (SHA-256 hex of a proof's
+   * key thumbprint and `jti`, so huge `jti` values cost nothing) until `entry.expiresAt`. Returns
+   * true when the digest was not remembered (or its entry had expired by `entry.at`), false when
+   * it was: the proof is a replay. Atomic across every node sharing the store: of any number of
+   * concurrent calls with one digest, exactly one returns true. `purge` drops entries that
+   * expired before its `sessionsBefore`.
+   */
+  rememberDpopJti(entry: DpopJtiEntry): Promise<boolean>;
 
   createServiceKey(key: ServiceKeyRecord): Promise<void>;
   findServiceKeyByHash(hash: string): Promise<ServiceKeyRecord | null>;

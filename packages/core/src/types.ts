@@ -58,6 +58,12 @@ export interface SessionRecord {
   authenticatedAt: number;
   authMethods: string[];
   device: DeviceInfo;
+  /**
+   * RFC 7638 JWK SHA-256 thumbprint (base64url) of the key the session is bound to (RFC 9449
+   * DPoP `cnf.jkt`), set once at creation and never changed. Absent for an unbound session:
+   * stores omit the property rather than answer null.
+   */
+  dpopJkt?: string;
   /** Refresh rotation counter: the current refresh token was issued at this generation. */
   generation: number;
   /** SHA-256 hex of the one live access token. */

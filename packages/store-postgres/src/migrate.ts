@@ -22,7 +22,7 @@ export interface MigrateResult {
 }
 
 /** The newest schema version this code knows. */
-export const SCHEMA_VERSION = MIGRATIONS.length;
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
 
 /**
  * Brings the schema up to date: creates it if needed and applies the missing migrations in
@@ -82,7 +82,9 @@ export async function migrate({
           `schema "${schema}" is at version ${current}, newer than this Tessera (${SCHEMA_VERSION}): upgrade Tessera`,
         );
       }
-      const next = MIGRATIONS.find((m) => m.version === current + 1);
+      // The lowest version above the stored one: versions are assigned to pieces of work ahead
+      // of time, so the list may skip one while that piece is unmerged (never once released).
+      const next = MIGRATIONS.find((m) => m.version > current);
       if (!next) {
         await client.query('COMMIT');
         return { schema, from, to: current, applied };

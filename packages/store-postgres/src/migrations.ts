@@ -85,4 +85,21 @@ CREATE INDEX events_type ON ${s}.events (type, id);
 CREATE INDEX events_at ON ${s}.events (at);
 `,
   },
+  {
+    version: 3,
+    name: 'DPoP: key binding of a session, replay cache of proofs',
+    sql: (s) => `
+-- RFC 7638 thumbprint (base64url) of the key a session is bound to (RFC 9449 cnf.jkt); NULL
+-- for an unbound session. Set at creation, never changed. No default: a metadata-only change.
+ALTER TABLE ${s}.sessions ADD COLUMN dpop_jkt text;
+
+-- Proofs seen (RFC 9449 §11.1): SHA-256 of "<jkt>:<jti>", until the proof's iat leaves the
+-- acceptance window. The primary key makes "first one wins" atomic across nodes.
+CREATE TABLE ${s}.dpop_jtis (
+  expires_at bigint NOT NULL,
+  digest     bytea  PRIMARY KEY
+);
+CREATE INDEX dpop_jtis_expires_at ON ${s}.dpop_jtis (expires_at);
+`,
+  },
 ];

@@ -1,4 +1,5 @@
 import type {
+  DpopJtiEntry,
   EndReason,
   EndSelector,
   EventPage,
@@ -116,15 +117,20 @@ export function createPostgresStore(options: PostgresStoreOptions) {
     return rows[0] ? toSession(rows[0]) : null;
   }
 
-  async function deleteInBatches(table: string, where: string, before: number): Promise<number> {
+  async function deleteInBatches(
+    table: string,
+    where: string,
+    before: number,
+    key = 'id',
+  ): Promise<number> {
     let removed = 0;
     for (;;) {
       // One short statement per batch: a huge single DELETE would hold its locks and bloat
       // the WAL in one go. SKIP LOCKED lets purges on several nodes share the work instead of
       // queueing behind each other. The subquery is a range scan on the matching index.
       const { rowCount } = await query(
-        `DELETE FROM ${s}.${table} WHERE id IN (
-           SELECT id FROM ${s}.${table} WHERE ${where} < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+        `DELETE FROM ${s}.${table} WHERE ${key} IN (
+           SELECT ${key} FROM ${s}.${table} WHERE ${where} < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
         [before, purgeBatchSize],
       );
       removed += rowCount ?? 0;
@@ -140,8 +146,9 @@ export function createPostgresStore(options: PostgresStoreOptions) {
            INSERT INTO ${s}.sessions (id, user_id, policy, created_at, last_active_at,
              idle_expires_at, absolute_expires_at, authenticated_at, auth_methods, device,
              generation, access_token_hash, access_expires_at, refresh_token_hash, rotated_at,
-             successor_sealed, ended_at, end_reason)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+             successor_sealed, ended_at, end_reason, dpop_jkt)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+             $19)
            RETURNING id, refresh_token_hash, generation)
          INSERT INTO ${s}.refresh_tokens (hash, session_id, generation)
          SELECT refresh_token_hash, id, generation FROM created`,
@@ -164,6 +171,7 @@ export function createPostgresStore(options: PostgresStoreOptions) {
           session.successorSealed,
           session.endedAt,
           session.endReason,
+          session.dpopJkt ?? null,
         ],
       );
     },
@@ -366,7 +374,20 @@ export function createPostgresStore(options: PostgresStoreOptions) {
         sessionsBefore,
       );
       const events = await deleteInBatches('events', 'at', eventsBefore);
+      await deleteInBatches('dpop_jtis', 'expires_at', sessionsBefore, 'digest');
       return { sessions, events };
+    },
+
+    async rememberDpopJti({ digest, at, expiresAt }: DpopJtiEntry) {
+      // One statement, atomic across nodes: inserts the digest, or takes over an entry that had
+      // expired by `at`; a conflict with a live entry changes nothing (rowCount 0: a replay).
+      const { rowCount } = await query(
+        `INSERT INTO ${s}.dpop_jtis (digest, expires_at) VALUES ($1, $2)
+         ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at
+         WHERE ${s}.dpop_jtis.expires_at <= $3`,
+        [requireHashBytes(digest, 'digest'), expiresAt, at],
+      );
+      return rowCount === 1;
     },
 
     async createServiceKey(key: ServiceKeyRecord) {

@@ -44,6 +44,7 @@ export function sessionColumns(alias: string): string {
     `${a}.successor_sealed`,
     `${a}.ended_at`,
     `${a}.end_reason`,
+    `${a}.dpop_jkt`,
   ].join(', ');
 }
 
@@ -66,10 +67,11 @@ export interface SessionRow {
   successor_sealed: string | null;
   ended_at: number | null;
   end_reason: EndReason | null;
+  dpop_jkt: string | null;
 }
 
 export function toSession(row: SessionRow): SessionRecord {
-  return {
+  const session: SessionRecord = {
     id: row.id,
     userId: row.user_id,
     policy: row.policy,
@@ -89,4 +91,7 @@ export function toSession(row: SessionRow): SessionRecord {
     endedAt: row.ended_at,
     endReason: row.end_reason,
   };
+  // Absent, not null, for an unbound session (the contract's shape).
+  if (row.dpop_jkt !== null) session.dpopJkt = row.dpop_jkt;
+  return session;
 }

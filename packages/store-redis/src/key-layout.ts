@@ -23,6 +23,8 @@ export interface KeyLayout {
   serviceKey(id: string): string;
   serviceKeyIndex(hash: string): string;
   serviceKeyIds: string;
+  /** String `expiresAt`: a DPoP proof digest seen (replay cache). No tag: spreads over slots. */
+  dpopJti(digest: string): string;
   /** Pub/sub channel carrying the id of every session that ended or rotated. */
   invalidations: string;
   /** SCAN pattern matching every session hash of this store. */
@@ -52,6 +54,7 @@ export function keyLayout(prefix: string): KeyLayout {
     serviceKey: (id) => `${prefix}{k}:id:${id}`,
     serviceKeyIndex: (hash) => `${prefix}{k}:h:${hash}`,
     serviceKeyIds: `${prefix}{k}:ids`,
+    dpopJti: (digest) => `${prefix}dpop:${digest}`,
     invalidations: `${prefix}invalidations`,
     sessionPattern: `${glob}s:{*}`,
     everythingPattern: `${glob}*`,

@@ -14,7 +14,7 @@ import type { EndReason, ServiceKeyRecord, SessionRecord } from '@tessera/core';
  * | `ae` | absoluteExpiresAt | | `ss` | successorSealed (absent: null) |
  * | `aa` | authenticatedAt | | `ea` | endedAt (absent: null) |
  * | `am` | authMethods (JSON) | | `er` | endReason (absent: null) |
- * | `d` | device (JSON) | | | |
+ * | `d` | device (JSON) | | `dk` | dpopJkt (absent: unbound) |
  *
  * Numbers are decimal strings. A missing optional field means null, so "not ended" is simply the
  * absence of `ea`, which the scripts test with one HEXISTS/HMGET.
@@ -53,6 +53,7 @@ export function sessionToFields(session: SessionRecord): string[] {
   if (session.successorSealed !== null) fields.push('ss', session.successorSealed);
   if (session.endedAt !== null) fields.push('ea', String(session.endedAt));
   if (session.endReason !== null) fields.push('er', session.endReason);
+  if (session.dpopJkt !== undefined) fields.push('dk', session.dpopJkt);
   return fields;
 }
 
@@ -73,7 +74,7 @@ export function toFieldMap(reply: unknown): Record<string, string> {
 export function sessionFromFields(id: string, f: Record<string, string>): SessionRecord | null {
   if (f['u'] === undefined || f['g'] === undefined) return null;
   const num = (name: string) => Number(f[name]);
-  return {
+  const session: SessionRecord = {
     id,
     userId: f['u'],
     policy: f['p'] ?? '',
@@ -93,6 +94,8 @@ export function sessionFromFields(id: string, f: Record<string, string>): Sessio
     endedAt: f['ea'] === undefined ? null : num('ea'),
     endReason: (f['er'] ?? null) as EndReason | null,
   };
+  if (f['dk'] !== undefined) session.dpopJkt = f['dk'];
+  return session;
 }
 
 export function serviceKeyToFields(key: ServiceKeyRecord): string[] {

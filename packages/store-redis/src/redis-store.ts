@@ -10,6 +10,7 @@ import {
   type SessionStore,
   TesseraError,
 } from '@tessera/core';
+import { REMEMBER_DPOP_JTI } from './dpop-jti.js';
 import {
   compareStreamIds,
   eventFromFields,
@@ -539,6 +540,13 @@ export function createRedisStore(options: RedisStoreOptions) {
         sessions: await purgeSessions(sessionsBefore),
         events: await purgeEvents(eventsBefore),
       };
+    },
+
+    async rememberDpopJti({ digest, at, expiresAt }) {
+      const key = keys.dpopJti(digest);
+      return (
+        Number(await link.run(REMEMBER_DPOP_JTI, [key], [String(at), String(expiresAt)])) === 1
+      );
     },
 
     async createServiceKey(key) {

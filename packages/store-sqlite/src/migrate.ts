@@ -26,12 +26,16 @@ export function migrateSchema(
   database: BetterSqlite3.Database,
   migrations: readonly Migration[] = MIGRATIONS,
 ): MigrationResult {
+  // Strictly increasing from 1. Versions are assigned to pieces of work ahead of time, so a
+  // list may briefly skip one while that piece is unmerged; a released list never gains an entry
+  // below its newest, so "apply every version above the stored one, in order" stays exact.
   migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) {
-      throw new Error(`migration "${migration.name}" must have version ${index + 1}`);
+    const previous = index === 0 ? 0 : (migrations[index - 1]?.version ?? 0);
+    if (!Number.isInteger(migration.version) || migration.version <= previous) {
+      throw new Error(`migration "${migration.name}" must have a version above ${previous}`);
     }
   });
-  const latest = migrations.length;
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
   const apply = database.transaction((): MigrationResult => {
     database.exec(`CREATE TABLE IF NOT EXISTS tessera_schema_migrations (
       version INTEGER PRIMARY KEY NOT NULL,
@@ -55,7 +59,7 @@ export function migrateSchema(
     const record = database.prepare<[number, string, number]>(
       'INSERT INTO tessera_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
     );
-    for (const migration of migrations.slice(current)) {
+    for (const migration of migrations.filter((m) => m.version > current)) {
       database.exec(migration.sql);
       record.run(migration.version, migration.name, Date.now());
     }

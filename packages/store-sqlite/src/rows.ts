@@ -32,6 +32,7 @@ export interface SessionRow {
   successor_sealed: string | null;
   ended_at: number | null;
   end_reason: string | null;
+  dpop_jkt: string | null;
 }
 
 export interface EventRow {
@@ -81,6 +82,7 @@ export function sessionToRow(session: SessionRecord): SessionRow {
     successor_sealed: session.successorSealed,
     ended_at: session.endedAt,
     end_reason: session.endReason,
+    dpop_jkt: session.dpopJkt ?? null,
   };
 }
 
@@ -93,7 +95,7 @@ export function rowToSession(row: SessionRow): SessionRecord {
   if (row.device_app_version !== null) device.appVersion = row.device_app_version;
   if (row.device_ip !== null) device.ip = row.device_ip;
   if (row.device_user_agent !== null) device.userAgent = row.device_user_agent;
-  return {
+  const session: SessionRecord = {
     id: row.id,
     userId: row.user_id,
     policy: row.policy,
@@ -113,6 +115,9 @@ export function rowToSession(row: SessionRow): SessionRecord {
     endedAt: row.ended_at,
     endReason: row.end_reason as EndReason | null,
   };
+  // Absent, not null, for an unbound session (the contract's shape).
+  if (row.dpop_jkt !== null) session.dpopJkt = row.dpop_jkt;
+  return session;
 }
 
 export function rowToEvent(row: EventRow): SessionEvent {

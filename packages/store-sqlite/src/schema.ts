@@ -93,4 +93,21 @@ CREATE INDEX tessera_events_type ON tessera_events (type, id);
 CREATE INDEX tessera_events_at ON tessera_events (at);
 `,
   },
+  {
+    version: 3,
+    name: 'DPoP: key binding of a session, replay cache of proofs',
+    sql: `
+-- RFC 7638 thumbprint (base64url) of the key a session is bound to (RFC 9449 cnf.jkt); NULL
+-- for an unbound session. Set at creation, never changed.
+ALTER TABLE tessera_sessions ADD COLUMN dpop_jkt TEXT;
+
+-- Proofs seen (RFC 9449 §11.1): SHA-256 hex of "<jkt>:<jti>", until the proof's iat leaves
+-- the acceptance window. The primary key makes "first one wins" atomic across processes.
+CREATE TABLE tessera_dpop_jtis (
+  digest TEXT PRIMARY KEY NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX tessera_dpop_jtis_expires_at ON tessera_dpop_jtis (expires_at);
+`,
+  },
 ];

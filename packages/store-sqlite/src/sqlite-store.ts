@@ -227,7 +227,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
         (await drain(() => purgeSessionBatch(sql.deleteEndedSessions, sessionsBefore))) +
         (await drain(() => purgeSessionBatch(sql.deleteIdleSessions, sessionsBefore)));
       const events = await drain(() => sql.deleteEvents.run(eventsBefore, purgeBatchSize).changes);
+      guard(() => sql.deleteDpopJtis.run(sessionsBefore));
       return { sessions, events };
+    },
+
+    async rememberDpopJti({ digest, at, expiresAt }) {
+      return (
+        guard(() => sql.rememberDpopJti.run({ digest, at, expires_at: expiresAt })).changes === 1
+      );
     },
 
     async createServiceKey(key) {

@@ -66,6 +66,7 @@ const SESSION_COLUMNS = [
   'successor_sealed',
   'ended_at',
   'end_reason',
+  'dpop_jkt',
 ] as const satisfies readonly (keyof SessionRow)[];
 
 /**
@@ -210,6 +211,14 @@ export function prepareStatements(db: BetterSqlite3.Database) {
          SELECT id FROM tessera_events WHERE at < ? LIMIT ?
        )`,
     ),
+
+    // Inserts the digest, or takes over an entry that had expired by `at`; 0 changes = replay.
+    rememberDpopJti: prepare<[{ digest: string; at: number; expires_at: number }], never>(
+      `INSERT INTO tessera_dpop_jtis (digest, expires_at) VALUES (@digest, @expires_at)
+       ON CONFLICT (digest) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE tessera_dpop_jtis.expires_at <= @at`,
+    ),
+    deleteDpopJtis: prepare<[number], never>('DELETE FROM tessera_dpop_jtis WHERE expires_at < ?'),
 
     insertServiceKey: prepare<[ServiceKeyRow], never>(
       `INSERT INTO tessera_service_keys (id, name, scopes, key_hash, created_at, revoked_at)

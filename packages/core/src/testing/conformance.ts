@@ -55,6 +55,39 @@ export function runStoreConformance(options: ConformanceOptions): void {
       assert.equal(await store.getSession(generateId()), null);
     });
 
+    it('keeps the DPoP key binding of a session and finds it by either token hash', async () => {
+      const jkt = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+      const bound = sampleSession({ dpopJkt: jkt });
+      await store.createSession(bound);
+      assert.deepEqual(await store.getSession(bound.id), bound);
+      assert.equal((await store.findByAccessTokenHash(bound.accessTokenHash))?.dpopJkt, jkt);
+      const patch = patchFor(bound, T0 + 1000);
+      assert.equal(await store.rotateSession(bound.id, 0, patch), true);
+      const found = await store.findByRefreshTokenHash(patch.refreshTokenHash);
+      assert.equal(found?.session.dpopJkt, jkt, 'rotation keeps the binding');
+      // an unbound session has no dpopJkt property at all (not null)
+      const unbound = sampleSession();
+      await store.createSession(unbound);
+      assert.equal('dpopJkt' in ((await store.getSession(unbound.id)) ?? {}), false);
+    });
+
+    it('remembers a DPoP proof digest once, across concurrent callers, until it expires', async () => {
+      const digest = hashToken(`jkt:${generateId()}`);
+      const entry = { digest, at: T0, expiresAt: T0 + 60_000 };
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.rememberDpopJti(entry)),
+      );
+      assert.equal(results.filter(Boolean).length, 1, 'exactly one caller sees it first');
+      assert.equal(await store.rememberDpopJti({ ...entry, at: T0 + 59_999 }), false);
+      const other = { ...entry, digest: hashToken(`jkt:${generateId()}`) };
+      assert.equal(await store.rememberDpopJti(other), true, 'digests are independent');
+      // past its expiry the entry no longer counts; purge keeps entries that have not expired
+      const later = { ...entry, at: T0 + 60_000, expiresAt: T0 + 120_000 };
+      assert.equal(await store.rememberDpopJti(later), true);
+      await store.purge(T0 + 100_000, T0);
+      assert.equal(await store.rememberDpopJti({ ...later, at: T0 + 100_001 }), false);
+    });
+
     it('refuses a second session with the same id', async () => {
       const session = sampleSession();
       await store.createSession(session);
