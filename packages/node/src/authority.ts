@@ -18,7 +18,15 @@ export type AuthorityRefusal = 'expired' | 'inactive';
 
 export type AuthorityVerdict =
   | { ok: true; session: SessionView }
-  | { ok: false; reason: AuthorityRefusal };
+  | {
+      ok: false;
+      reason: AuthorityRefusal;
+      /**
+       * Why, for the token's holder (the service's `tessera_reason`: `access_token_expired`,
+       * `idle_timeout`, `logout`, …), when the token matched a session; absent otherwise.
+       */
+      tesseraReason?: string;
+    };
 
 export interface SignInInput {
   userId: string;
@@ -28,6 +36,11 @@ export interface SignInInput {
   /** The end user's address and user agent as the backend saw them. */
   ip?: string;
   userAgent?: string;
+  /**
+   * RFC 9449 §10: bind the session to this JWK SHA-256 thumbprint (the phone's DPoP key, from
+   * the proof the app sent at sign-in). Every use of its tokens then needs a proof by that key.
+   */
+  dpopJkt?: string;
 }
 
 /**

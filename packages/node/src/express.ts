@@ -1,9 +1,11 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SignInInput } from './authority.js';
+import { splitTarget } from './bearer-url.js';
 import type { CookieIssued, CookieSessionRequirements, CookieSessions } from './cookie-sessions.js';
 import type { RequestView } from './http-request.js';
 import { type Refusal, refusalBody } from './refusal.js';
 import type { AuthenticatedRequest } from './request-session.js';
+import type { BearerRequestView, BearerRequirements, SessionGuard } from './session-guard.js';
 import { checkRequirementsOptions } from './session-requirements.js';
 
 const sessions = new WeakMap<Request, AuthenticatedRequest>();
@@ -100,5 +102,41 @@ export function expressCookieSessions(core: CookieSessions) {
       response.set('cache-control', 'no-store');
       return true;
     },
+  };
+}
+
+/** The bearer guard's view of an Express request. */
+export function expressBearerView(request: Request): BearerRequestView {
+  const { path, tokenInQuery } = splitTarget(request.originalUrl);
+  return {
+    ...expressRequestView(request),
+    url: `${request.protocol}://${request.get('host')}${path}`,
+    tokenInQuery,
+  };
+}
+
+/**
+ * `requireSession()` for Express: only requests with a live access token (and DPoP proof, for a
+ * bound session) meeting the requirements reach the route; `expressSessionOf(req)` then has it.
+ *
+ * @example
+ * const guard = createSessionGuard({ authority });
+ * app.get('/profile', requireSession(guard), (req, res) => res.json({ user: expressSessionOf(req)!.session.userId }));
+ */
+export function requireSession(
+  guard: SessionGuard,
+  requirements: BearerRequirements = {},
+): RequestHandler {
+  checkRequirementsOptions(requirements);
+  return (request: Request, response: Response, next: NextFunction) => {
+    guard.check(expressBearerView(request), requirements).then((result) => {
+      if (!result.ok) return sendExpressRefusal(response, result.refusal);
+      sessions.set(request, {
+        session: result.session,
+        csrfToken: null,
+        mode: result.scheme === 'DPoP' ? 'dpop' : 'bearer',
+      });
+      next();
+    }, next);
   };
 }

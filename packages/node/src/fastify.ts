@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import type { SignInInput } from './authority.js';
+import { splitTarget } from './bearer-url.js';
 import type { CookieIssued, CookieSessionRequirements, CookieSessions } from './cookie-sessions.js';
 import type { RequestView } from './http-request.js';
 import { type Refusal, refusalBody } from './refusal.js';
 import type { AuthenticatedRequest } from './request-session.js';
+import type { BearerRequestView, BearerRequirements, SessionGuard } from './session-guard.js';
 import { checkRequirementsOptions } from './session-requirements.js';
 
 const sessions = new WeakMap<FastifyRequest, AuthenticatedRequest>();
@@ -102,5 +104,38 @@ export function fastifyCookieSessions(core: CookieSessions) {
       reply.header('cache-control', 'no-store');
       return true;
     },
+  };
+}
+
+/** The bearer guard's view of a Fastify request. */
+export function fastifyBearerView(request: FastifyRequest): BearerRequestView {
+  const { path, tokenInQuery } = splitTarget(request.url);
+  return {
+    ...fastifyRequestView(request),
+    url: `${request.protocol}://${request.host}${path}`,
+    tokenInQuery,
+  };
+}
+
+/**
+ * `requireSession()` for Fastify, as a `preHandler`: only requests with a live access token (and
+ * DPoP proof, for a bound session) meeting the requirements reach the route.
+ *
+ * @example
+ * app.get('/profile', { preHandler: requireSession(guard, { policy: 'high' }) }, (request) => fastifySessionOf(request));
+ */
+export function requireSession(
+  guard: SessionGuard,
+  requirements: BearerRequirements = {},
+): preHandlerAsyncHookHandler {
+  checkRequirementsOptions(requirements);
+  return async function requireTesseraSession(request, reply) {
+    const result = await guard.check(fastifyBearerView(request), requirements);
+    if (!result.ok) return sendFastifyRefusal(reply, result.refusal);
+    sessions.set(request, {
+      session: result.session,
+      csrfToken: null,
+      mode: result.scheme === 'DPoP' ? 'dpop' : 'bearer',
+    });
   };
 }

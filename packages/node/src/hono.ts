@@ -4,6 +4,7 @@ import type { CookieIssued, CookieSessionRequirements, CookieSessions } from './
 import type { RequestView } from './http-request.js';
 import { type Refusal, refusalBody } from './refusal.js';
 import type { AuthenticatedRequest } from './request-session.js';
+import type { BearerRequestView, BearerRequirements, SessionGuard } from './session-guard.js';
 import { checkRequirementsOptions } from './session-requirements.js';
 
 /** Context variables the Hono middleware sets: `c.get('tessera')`. */
@@ -80,5 +81,39 @@ export function honoCookieSessions(core: CookieSessions) {
       c.header('cache-control', 'no-store');
       return true;
     },
+  };
+}
+
+/** The bearer guard's view of a Hono request. */
+export function honoBearerView(c: Context): BearerRequestView {
+  const url = new URL(c.req.url);
+  return {
+    ...honoRequestView(c),
+    url: `${url.origin}${url.pathname}`,
+    tokenInQuery: url.searchParams.has('access_token'),
+  };
+}
+
+/**
+ * `requireSession()` for Hono: only requests with a live access token (and DPoP proof, for a
+ * bound session) meeting the requirements reach the route; `c.get('tessera')` then has it.
+ *
+ * @example
+ * app.get('/profile', requireSession(guard), (c) => c.json({ user: c.get('tessera').session.userId }));
+ */
+export function requireSession(
+  guard: SessionGuard,
+  requirements: BearerRequirements = {},
+): MiddlewareHandler<TesseraHonoEnv> {
+  checkRequirementsOptions(requirements);
+  return async (c, next) => {
+    const result = await guard.check(honoBearerView(c), requirements);
+    if (!result.ok) return sendHonoRefusal(c, result.refusal);
+    c.set('tessera', {
+      session: result.session,
+      csrfToken: null,
+      mode: result.scheme === 'DPoP' ? 'dpop' : 'bearer',
+    });
+    await next();
   };
 }

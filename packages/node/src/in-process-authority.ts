@@ -1,14 +1,17 @@
 import {
+  type EndReason,
   type IssuedSession,
   isTesseraError,
   type SessionRecord,
   type Tessera,
+  type ValidateFailure,
 } from '@tessera/core';
 import { AuthorityUnavailableError, type IssuedPair, type SessionAuthority } from './authority.js';
 import type { SessionView } from './session-view.js';
 
 /** A session record as middleware sees it. */
 export function viewOf(session: SessionRecord): SessionView {
+  // `dpopJkt` is absent on unbound sessions (and on stores from before DPoP binding).
   const bound = (session as SessionRecord & { dpopJkt?: string | null }).dpopJkt;
   return {
     sessionId: session.id,
@@ -18,6 +21,23 @@ export function viewOf(session: SessionRecord): SessionView {
     expiresAt: Math.min(session.accessExpiresAt, session.idleExpiresAt),
     jkt: typeof bound === 'string' ? bound : null,
   };
+}
+
+/**
+ * The service's `tessera_reason` rule (packages/server refusal-reason.ts): told only when the
+ * token matched a session, so a stranger sending garbage or an unknown token learns nothing.
+ */
+function holderReason(reason: ValidateFailure, endReason: EndReason | null): string | undefined {
+  switch (reason) {
+    case 'access_token_expired':
+    case 'idle_timeout':
+    case 'absolute_timeout':
+      return reason;
+    case 'ended':
+      return endReason ?? undefined;
+    default:
+      return undefined;
+  }
 }
 
 function pairOf(issued: IssuedSession): IssuedPair {
@@ -58,9 +78,11 @@ export function inProcessAuthority(tessera: Tessera): SessionAuthority {
       guarded(async () => {
         const result = await tessera.validate(accessToken, { fresh: options.fresh === true });
         if (result.ok) return { ok: true, session: viewOf(result.session) };
+        const why = holderReason(result.reason, result.session?.endReason ?? null);
         return {
           ok: false,
           reason: result.reason === 'access_token_expired' ? 'expired' : 'inactive',
+          ...(why === undefined ? {} : { tesseraReason: why }),
         };
       }),
     refresh: (refreshToken) =>
@@ -75,6 +97,7 @@ export function inProcessAuthority(tessera: Tessera): SessionAuthority {
             userId: input.userId,
             ...(input.policy === undefined ? {} : { policy: input.policy }),
             ...(input.authMethods === undefined ? {} : { authMethods: input.authMethods }),
+            ...(input.dpopJkt === undefined ? {} : { dpopJkt: input.dpopJkt }),
             device: {
               ...input.device,
               ...(input.ip === undefined ? {} : { ip: input.ip }),

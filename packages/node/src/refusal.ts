@@ -12,11 +12,24 @@ export interface Refusal {
   headers: Record<string, string>;
   /** Set-Cookie values to send with the refusal (clearing a dead session's cookies). */
   setCookies: string[];
+  /**
+   * The service's `tessera_reason` (`access_token_expired`, `idle_timeout`, `logout`, …), told
+   * only to the holder of a token that matched a session; absent for strangers.
+   */
+  tesseraReason?: string;
 }
 
 /** The JSON body of a refusal. */
-export function refusalBody(refusal: Refusal): { error: string; error_description: string } {
-  return { error: refusal.error, error_description: refusal.description };
+export function refusalBody(refusal: Refusal): {
+  error: string;
+  error_description: string;
+  tessera_reason?: string;
+} {
+  return {
+    error: refusal.error,
+    error_description: refusal.description,
+    ...(refusal.tesseraReason === undefined ? {} : { tessera_reason: refusal.tesseraReason }),
+  };
 }
 
 /** 503 for "cannot tell": the authority (store or service) did not answer. Never a pass. */
