@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
+import { isJwkThumbprint } from './dpop.js';
 import { TesseraError } from './errors.js';
 import { guardStore } from './guarded-store.js';
 import { type PolicyTier, resolvePolicies } from './policy.js';
@@ -67,6 +68,11 @@ export interface CreateSessionInput {
   policy?: string;
   authMethods?: string[];
   device?: DeviceInfo;
+  /**
+   * Binds the session to a key (RFC 9449 DPoP): the RFC 7638 SHA-256 thumbprint of its public
+   * JWK. Every refresh and every use of the access token then needs a proof made with that key.
+   */
+  dpopJkt?: string;
 }
 
 export interface IssuedSession {
@@ -84,7 +90,8 @@ export type ValidateFailure =
   | 'idle_timeout'
   | 'absolute_timeout'
   | 'access_token_expired'
-  | 'insufficient_authentication';
+  | 'insufficient_authentication'
+  | 'dpop_binding_mismatch';
 
 export type ValidateResult =
   | { ok: true; session: SessionRecord; reason?: undefined }
@@ -96,7 +103,8 @@ export type RefreshFailure =
   | 'ended'
   | 'idle_timeout'
   | 'absolute_timeout'
-  | 'refresh_token_reuse';
+  | 'refresh_token_reuse'
+  | 'dpop_binding_mismatch';
 
 export type RefreshResult =
   | (IssuedSession & { ok: true; replayed: boolean })
@@ -114,6 +122,23 @@ export interface ValidateOptions {
    * its channel is exact (SQLite), never one whose invalidations arrive by message.
    */
   fresh?: boolean;
+  /**
+   * The thumbprint of the key whose DPoP proof the caller verified for this request (with
+   * `createDpopVerifier`, `ath` included). A session bound to a key (`dpopJkt`) is refused with
+   * `dpop_binding_mismatch` unless this is its thumbprint: a bound token is worthless without
+   * its key, also when presented as Bearer (RFC 9449 §7.2).
+   */
+  dpopJkt?: string;
+  /**
+   * Skip the binding check: only for a caller that reports the binding instead of enforcing it
+   * (introspection answers `cnf.jkt` and the resource server checks the proof itself).
+   */
+  ignoreDpopBinding?: boolean;
+}
+
+export interface RefreshOptions {
+  /** As in `ValidateOptions`: the thumbprint of the verified proof of this token request. */
+  dpopJkt?: string;
 }
 
 export interface IssuedServiceKey {
@@ -126,9 +151,16 @@ export interface Tessera {
   readonly policies: ReadonlyMap<string, PolicyTier>;
   readonly defaultPolicy: string;
   readonly store: SessionStore;
+  /** The engine's clock (DPoP proof windows and nonces are judged on it too). */
+  readonly clock: Clock;
   create(input: CreateSessionInput): Promise<IssuedSession>;
   validate(accessToken: string, options?: ValidateOptions): Promise<ValidateResult>;
-  refresh(refreshToken: string): Promise<RefreshResult>;
+  /**
+   * Rotates the session's tokens. A session bound to a key (DPoP) rotates only with
+   * `options.dpopJkt` equal to its thumbprint; otherwise `dpop_binding_mismatch`, and nothing
+   * else happens: no rotation, no reuse detection, no activity.
+   */
+  refresh(refreshToken: string, options?: RefreshOptions): Promise<RefreshResult>;
   stepUp(sessionId: string, input: { authMethods: string[] }): Promise<StepUpResult>;
   /**
    * The live session whose *current* refresh token this is, without rotating it or counting as
@@ -272,6 +304,14 @@ export function createTessera(options: TesseraOptions): Tessera {
     );
   }
 
+  /**
+   * True when a request may act for this session as far as DPoP goes: unbound, or a proof from
+   * the bound key was verified (RFC 9449 §4.3 check 12, §7.2).
+   */
+  function keyHeld(session: SessionRecord, dpopJkt: string | undefined, ignore = false): boolean {
+    return session.dpopJkt === undefined || ignore || dpopJkt === session.dpopJkt;
+  }
+
   function mintPair(session: SessionRecord, now: number) {
     const tier = tierOf(session);
     const pair: TokenPair = {
@@ -328,6 +368,7 @@ export function createTessera(options: TesseraOptions): Tessera {
     policies,
     defaultPolicy,
     store,
+    clock,
 
     async create(input) {
       const now = clock.now();
@@ -341,6 +382,12 @@ export function createTessera(options: TesseraOptions): Tessera {
       }
       if (typeof input.userId !== 'string' || input.userId.length === 0) {
         throw new TesseraError('invalid_argument', 'userId must be a non-empty string');
+      }
+      if (input.dpopJkt !== undefined && !isJwkThumbprint(input.dpopJkt)) {
+        throw new TesseraError(
+          'invalid_argument',
+          'dpopJkt must be an RFC 7638 SHA-256 JWK thumbprint (43 base64url characters)',
+        );
       }
       // Always fresh: an id or token the client supplies is never adopted (no fixation,
       // ASVS 5.0 7.2.4, WSTG-SESS-03).
@@ -368,6 +415,7 @@ export function createTessera(options: TesseraOptions): Tessera {
         successorSealed: null,
         endedAt: null,
         endReason: null,
+        ...(input.dpopJkt === undefined ? {} : { dpopJkt: input.dpopJkt }),
       };
       await store.createSession(session);
       await record('session.created', session, now, null, {
@@ -390,12 +438,21 @@ export function createTessera(options: TesseraOptions): Tessera {
       const cached = validateOptions.fresh && !cache?.exact ? undefined : cache?.get(hash, now);
       // The cache answers only the plain case: live, fresh enough, no touch due. Anything that
       // would end, refuse or write goes to the store, which is the source of truth.
-      if (cached && isPlainlyLive(cached, now, validateOptions))
+      if (
+        cached &&
+        isPlainlyLive(cached, now, validateOptions) &&
+        keyHeld(cached, validateOptions.dpopJkt, validateOptions.ignoreDpopBinding)
+      )
         return { ok: true, session: cached };
       const mark = cache?.mark() ?? 0;
       const session = await store.findByAccessTokenHash(hash);
       if (!session || !hashesEqual(hash, session.accessTokenHash)) {
         return { ok: false, reason: 'unknown' };
+      }
+      // Before anything else: without the bound key the token is worthless, so it learns
+      // nothing about the session and does not count as activity.
+      if (!keyHeld(session, validateOptions.dpopJkt, validateOptions.ignoreDpopBinding)) {
+        return { ok: false, reason: 'dpop_binding_mismatch' };
       }
       const dead = await settleDead(session, now);
       if (dead) return { ok: false, reason: dead, session };
@@ -422,7 +479,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       return { ok: true, session: live };
     },
 
-    async refresh(refreshToken) {
+    async refresh(refreshToken, refreshOptions = {}) {
       if (!isWellFormedToken(refreshToken, 'refresh')) return { ok: false, reason: 'malformed' };
       const now = clock.now();
       const hash = hashToken(refreshToken);
@@ -430,6 +487,12 @@ export function createTessera(options: TesseraOptions): Tessera {
       if (!found) return { ok: false, reason: 'unknown' };
       let { session } = found;
       const { generation } = found;
+      // A refresh token of a bound session is worthless without the key (RFC 9449 §5): refused
+      // before anything else, so a copy presented without it can neither rotate the session
+      // nor end it through reuse detection.
+      if (!keyHeld(session, refreshOptions.dpopJkt)) {
+        return { ok: false, reason: 'dpop_binding_mismatch' };
+      }
 
       const dead = await settleDead(session, now);
       if (dead) return { ok: false, reason: dead };

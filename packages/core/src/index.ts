@@ -1,10 +1,28 @@
 export type { Clock, ManualClock } from './clock.js';
 export { manualClock, systemClock } from './clock.js';
 export type {
+  DpopAlgorithm,
+  DpopFailureCode,
+  DpopProofRequest,
+  DpopProofResult,
+  DpopVerifier,
+  DpopVerifierOptions,
+} from './dpop.js';
+export {
+  accessTokenHashForDpop,
+  createDpopVerifier,
+  DPOP_ASYMMETRIC_ALGORITHMS,
+  isJwkThumbprint,
+  normalizeHtu,
+} from './dpop.js';
+export type { DpopNonceOptions, DpopNonces } from './dpop-nonce.js';
+export { createDpopNonces } from './dpop-nonce.js';
+export type {
   CreateSessionInput,
   IssuedServiceKey,
   IssuedSession,
   RefreshFailure,
+  RefreshOptions,
   RefreshResult,
   StepUpResult,
   Tessera,

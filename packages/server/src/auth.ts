@@ -6,6 +6,7 @@ import type {
   ValidateFailure,
 } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { dpopSchemeToken, refuseResourceProof, verifyRequestProof, WRONG_KEY } from './dpop.js';
 import { type TesseraReason, tesseraReason } from './refusal-reason.js';
 
 /**
@@ -23,8 +24,8 @@ export function bearerToken(request: FastifyRequest): string | null {
 /** RFC 6750 §3: no credentials at all → a bare challenge, without an error code. */
 const BARE_CHALLENGE = 'Bearer realm="tessera"';
 
-function challenge(error: string, description: string, extra = ''): string {
-  return `Bearer error="${error}", error_description="${description}"${extra}`;
+function challenge(error: string, description: string, extra = '', scheme = 'Bearer'): string {
+  return `${scheme} error="${error}", error_description="${description}"${extra}`;
 }
 
 function unauthorized(
@@ -32,10 +33,15 @@ function unauthorized(
   error: string | null,
   description: string,
   reason?: TesseraReason,
+  scheme = 'Bearer',
 ) {
+  const algs = scheme === 'DPoP' ? `, algs="${reply.server.tesseraDpop.algs}"` : '';
   return reply
     .code(401)
-    .header('www-authenticate', error === null ? BARE_CHALLENGE : challenge(error, description))
+    .header(
+      'www-authenticate',
+      error === null ? BARE_CHALLENGE : challenge(error, description, algs, scheme),
+    )
     .send({
       error: error ?? 'unauthorized',
       error_description: description,
@@ -98,7 +104,10 @@ export function serviceKeyGuard(tessera: Tessera, scope: Scope) {
  * read the same, so the answer does not help anyone probing tokens; the others tell the app
  * whether refreshing can help (expired access token) or a new sign-in is needed.
  */
-const REFUSAL: Record<Exclude<ValidateFailure, 'insufficient_authentication'>, string> = {
+const REFUSAL: Record<
+  Exclude<ValidateFailure, 'insufficient_authentication' | 'dpop_binding_mismatch'>,
+  string
+> = {
   malformed: 'The access token is not valid',
   unknown: 'The access token is not valid',
   ended: 'The session has ended',
@@ -119,16 +128,48 @@ export async function requireAccessToken(
   reply: FastifyReply,
   maxAuthAgeSeconds?: number,
 ): Promise<SessionRecord | null> {
-  const token = bearerToken(request);
+  let token = bearerToken(request);
+  // RFC 9449 §7.1: `Authorization: DPoP <token>` plus a proof. Only this scheme runs the
+  // proof check, so the Bearer hot path of unbound sessions costs nothing more.
+  let dpopJkt: string | undefined;
   if (token === null) {
-    unauthorized(reply, null, 'this route needs Authorization: Bearer <access token>');
-    return null;
+    token = dpopSchemeToken(request);
+    if (token === null) {
+      unauthorized(reply, null, 'this route needs Authorization: Bearer <access token>');
+      return null;
+    }
+    const proof = await verifyRequestProof(request, token);
+    if (!proof.ok) {
+      refuseResourceProof(reply, proof);
+      return null;
+    }
+    dpopJkt = proof.jkt;
   }
+  const scheme = dpopJkt === undefined ? 'Bearer' : 'DPoP';
   const result = await tessera.validate(
     token,
-    maxAuthAgeSeconds === undefined ? undefined : { maxAuthAgeSeconds },
+    maxAuthAgeSeconds === undefined && dpopJkt === undefined
+      ? undefined
+      : {
+          ...(maxAuthAgeSeconds === undefined ? {} : { maxAuthAgeSeconds }),
+          ...(dpopJkt === undefined ? {} : { dpopJkt }),
+        },
   );
   if (result.ok) return result.session;
+  if (result.reason === 'dpop_binding_mismatch') {
+    // A bound token without a proof from its key: as Bearer, a downgrade (RFC 9449 §7.2);
+    // with DPoP, a proof from another key (§4.3 check 12). Either way the DPoP challenge.
+    refuseResourceProof(
+      reply,
+      scheme === 'Bearer'
+        ? {
+            error: 'invalid_token',
+            description: 'this token is bound to a key: use Authorization: DPoP with a proof',
+          }
+        : WRONG_KEY,
+    );
+    return null;
+  }
   if (result.reason === 'insufficient_authentication') {
     const description = 'A more recent authentication is required';
     reply
@@ -139,6 +180,7 @@ export async function requireAccessToken(
           'insufficient_user_authentication',
           description,
           `, max_age=${maxAuthAgeSeconds}`,
+          scheme,
         ),
       )
       .send({ error: 'insufficient_user_authentication', error_description: description });
@@ -151,6 +193,7 @@ export async function requireAccessToken(
     'invalid_token',
     REFUSAL[result.reason],
     tesseraReason(result.reason, result.session?.endReason),
+    scheme,
   );
   return null;
 }

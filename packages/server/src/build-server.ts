@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { type Tessera, TesseraError } from '@tessera/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { createDpopContext, type DpopServerOptions, registerDpop } from './dpop.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createHardeningHook } from './hardening.js';
 import { createLogger, type ServerLoggerOptions } from './logger.js';
@@ -76,6 +77,15 @@ export interface ServerOptions {
    * @default createMetrics() (HTTP metrics only)
    */
   metrics?: TesseraMetrics;
+  /**
+   * The service's public URL as clients reach it (`https://auth.example.com`, plus a path prefix
+   * if a proxy mounts it below one). DPoP proofs name the URL they were made for (`htu`); behind
+   * a proxy or load balancer the request alone does not tell it, so set this there.
+   * @default rebuilt from each request (scheme, `Host`)
+   */
+  publicUrl?: string;
+  /** DPoP (RFC 9449) proof checking: algorithms, time window, server nonces. */
+  dpop?: DpopServerOptions;
 }
 
 const MINUTE_MS = 60_000;
@@ -108,7 +118,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     readinessCheck = () => tessera.store.ping(),
     readinessTimeoutMs = 1000,
     metrics = createMetrics({ processMetrics: true }),
+    publicUrl,
+    dpop,
   } = options;
+  const dpopContext = createDpopContext(tessera, publicUrl, dpop);
   checkWholeNumber('body_limit_bytes', bodyLimitBytes, 1);
   checkWholeNumber('rate_limit.token_per_minute', tokenPerMinute, 1);
   checkWholeNumber('rate_limit.revoke_per_minute', revokePerMinute, 1);
@@ -131,6 +144,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   } as FastifyServerOptions;
   const app = Fastify(serverOptions) as unknown as FastifyInstance;
 
+  registerDpop(app, dpopContext);
   app.setValidatorCompiler(createValidatorCompiler());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

@@ -52,7 +52,7 @@ export function issuedJson(issued: IssuedSession) {
     session: sessionJson(issued.session),
     access_token: issued.accessToken,
     refresh_token: issued.refreshToken,
-    token_type: 'Bearer' as const,
+    token_type: issued.session.dpopJkt === undefined ? ('Bearer' as const) : ('DPoP' as const),
     expires_in: issued.expiresIn,
   };
 }

@@ -96,12 +96,17 @@ export const OwnSessionJson = Type.Object(
 export const SessionList = Type.Object({ sessions: Type.Array(SessionJson) }, CLOSED);
 export const OwnSessionList = Type.Object({ sessions: Type.Array(OwnSessionJson) }, CLOSED);
 
+/** RFC 9449 §5: `DPoP` when the session is bound to a key. */
+const TokenType = stringEnum(['Bearer', 'DPoP'] as const, {
+  description: '"DPoP" when the session is bound to a key (RFC 9449 §5), else "Bearer"',
+});
+
 export const IssuedJson = Type.Object(
   {
     session: SessionJson,
     access_token: Type.String(),
     refresh_token: Type.String(),
-    token_type: Type.Literal('Bearer'),
+    token_type: TokenType,
     expires_in: Type.Integer({ description: 'seconds until the access token expires' }),
   },
   CLOSED,
@@ -110,7 +115,7 @@ export const IssuedJson = Type.Object(
 export const TokenJson = Type.Object(
   {
     access_token: Type.String(),
-    token_type: Type.Literal('Bearer'),
+    token_type: TokenType,
     expires_in: Type.Integer(),
     refresh_token: Type.String(),
   },
@@ -126,7 +131,15 @@ export const IntrospectionJson = Type.Object(
     iat: Type.Optional(Type.Integer()),
     auth_time: Type.Optional(Type.Integer()),
     policy: Type.Optional(Type.String()),
-    token_type: Type.Optional(Type.String({ description: '"Bearer" or "refresh_token"' })),
+    token_type: Type.Optional(
+      Type.String({ description: '"Bearer", "DPoP" (bound access token) or "refresh_token"' }),
+    ),
+    cnf: Type.Optional(
+      Type.Object(
+        { jkt: Type.String({ description: 'RFC 7638 thumbprint of the bound key' }) },
+        { ...CLOSED, description: 'RFC 9449 §6.2: present when the session is DPoP-bound' },
+      ),
+    ),
   },
   { ...CLOSED, description: 'RFC 7662 §2.2; an inactive token is exactly {"active": false}' },
 );
@@ -168,6 +181,26 @@ export const NoBody = Type.Unsafe<Record<string, never> | null>({
 
 export const NoQuery = Type.Object({}, CLOSED);
 
+const DpopProof = Type.String({
+  minLength: 1,
+  maxLength: 8192,
+  description: 'a DPoP proof JWT (RFC 9449 §4.2), as the client sent it in its DPoP header',
+});
+const DpopHtm = Type.String({
+  minLength: 1,
+  maxLength: 16,
+  description: 'the method of the request the proof came with',
+});
+const DpopHtu = Type.String({
+  minLength: 1,
+  maxLength: 2048,
+  description: 'the full URL of the request the proof came with',
+});
+const DpopJkt = Type.String({
+  pattern: '^[A-Za-z0-9_-]{43}$',
+  description: 'RFC 7638 SHA-256 JWK thumbprint, base64url (RFC 9449 §6.1)',
+});
+
 export const CreateSessionBody = Type.Object(
   {
     user_id: UserId,
@@ -186,6 +219,10 @@ export const CreateSessionBody = Type.Object(
     ),
     ip: Type.Optional(Type.String({ minLength: 2, maxLength: 45, pattern: '^[0-9A-Fa-f:.]+$' })),
     user_agent: Type.Optional(Type.String({ maxLength: 512 })),
+    dpop_jkt: Type.Optional(DpopJkt),
+    dpop_proof: Type.Optional(DpopProof),
+    dpop_htm: Type.Optional(DpopHtm),
+    dpop_htu: Type.Optional(DpopHtu),
   },
   CLOSED,
 );
@@ -207,6 +244,19 @@ export const TokenHintBody = Type.Object(
     token_type_hint: Type.Optional(
       Type.String({ maxLength: 64, description: 'accepted; the token prefix decides' }),
     ),
+  },
+  CLOSED,
+);
+
+export const IntrospectBody = Type.Object(
+  {
+    token: Token,
+    token_type_hint: Type.Optional(
+      Type.String({ maxLength: 64, description: 'accepted; the token prefix decides' }),
+    ),
+    dpop_proof: Type.Optional(DpopProof),
+    dpop_htm: Type.Optional(DpopHtm),
+    dpop_htu: Type.Optional(DpopHtu),
   },
   CLOSED,
 );

@@ -2,6 +2,8 @@ import type { Static } from '@sinclair/typebox';
 import type { Tessera } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { serviceKeyGuard } from '../auth.js';
+import { refuseGrantProof } from '../dpop.js';
+import { dpopBindingOf } from '../dpop-binding.js';
 import { eventJson, issuedJson, sessionJson } from '../json.js';
 import {
   CreateSessionBody,
@@ -47,7 +49,14 @@ export function registerBackendRoutes(app: FastifyInstance, tessera: Tessera): v
     },
     async (request, reply) => {
       const { user_id, policy, auth_methods, device, ip, user_agent } = request.body;
+      const binding = await dpopBindingOf(request.body, request.server.tesseraDpop.verifier);
+      if (!binding.ok) {
+        return binding.error === 'invalid_request'
+          ? reply.code(400).send({ error: binding.error, error_description: binding.description })
+          : refuseGrantProof(reply, binding);
+      }
       const issued = await tessera.create({
+        ...(binding.jkt === undefined ? {} : { dpopJkt: binding.jkt }),
         userId: user_id,
         ...(policy === undefined ? {} : { policy }),
         ...(auth_methods === undefined ? {} : { authMethods: auth_methods }),

@@ -2,10 +2,12 @@ import type { Static } from '@sinclair/typebox';
 import { hashToken, type Tessera } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { serviceKeyGuard } from '../auth.js';
+import { refuseGrantProof, sendNonce, verifyRequestProof, WRONG_KEY } from '../dpop.js';
 import { epochSeconds } from '../json.js';
 import { tesseraReason } from '../refusal-reason.js';
 import {
   ErrorBody,
+  IntrospectBody,
   IntrospectionJson,
   NoQuery,
   TokenBody,
@@ -66,7 +68,21 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
           .code(400)
           .send({ error: 'invalid_request', error_description: 'body/refresh_token is required' });
       }
-      const result = await tessera.refresh(refresh_token);
+      // RFC 9449 §5: a proof, when sent, is checked whatever the token; a bound session then
+      // rotates only with a proof from its key (the engine compares the thumbprints).
+      let dpopJkt: string | undefined;
+      if (request.headers.dpop !== undefined) {
+        const proof = await verifyRequestProof(request);
+        if (!proof.ok) return refuseGrantProof(reply, proof);
+        dpopJkt = proof.jkt;
+      }
+      const result = await tessera.refresh(
+        refresh_token,
+        dpopJkt === undefined ? undefined : { dpopJkt },
+      );
+      if (!result.ok && result.reason === 'dpop_binding_mismatch') {
+        return refuseGrantProof(reply, WRONG_KEY);
+      }
       if (!result.ok) {
         // One `error` for unknown, expired, ended and reused tokens (RFC 6749 §5.2). Only when
         // the token matched a session does `tessera_reason` tell its holder why (a stranger
@@ -86,9 +102,10 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
           ...(reason === undefined ? {} : { tessera_reason: reason }),
         });
       }
+      if (dpopJkt !== undefined) sendNonce(reply);
       return {
         access_token: result.accessToken,
-        token_type: 'Bearer',
+        token_type: result.session.dpopJkt === undefined ? 'Bearer' : 'DPoP',
         expires_in: result.expiresIn,
         refresh_token: result.refreshToken,
       };
@@ -116,7 +133,7 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
     },
   );
 
-  app.post<{ Body: Static<typeof TokenHintBody> }>(
+  app.post<{ Body: Static<typeof IntrospectBody> }>(
     '/v1/introspect',
     {
       onRequest: serviceKeyGuard(tessera, 'introspect'),
@@ -128,17 +145,46 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
         security: [{ serviceKey: [] }],
         consumes: CONSUMES,
         querystring: NoQuery,
-        body: TokenHintBody,
+        body: IntrospectBody,
         response: { 200: IntrospectionJson, ...FAILURES },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       // The prefix decides, not token_type_hint (RFC 7662 §2.1 lets the server ignore it).
-      const { token } = request.body;
+      const { token, dpop_proof, dpop_htm, dpop_htu } = request.body;
       if (token.startsWith('tsa_')) {
+        // A resource server may forward the DPoP proof it received (with the method and URL it
+        // received it on): the proof is then checked here, `ath` and the replay cache included,
+        // and a bound token is active only with a proof from its key. Without a proof the
+        // binding is reported (`cnf.jkt`, RFC 9449 §6.2) for the resource server to enforce.
+        let dpopJkt: string | undefined;
+        if (dpop_proof !== undefined) {
+          if (dpop_htm === undefined || dpop_htu === undefined) {
+            return reply.code(400).send({
+              error: 'invalid_request',
+              error_description: 'body/dpop_proof needs body/dpop_htm and body/dpop_htu',
+            });
+          }
+          const proof = await request.server.tesseraDpop.verifier.verify({
+            proof: dpop_proof,
+            method: dpop_htm,
+            url: dpop_htu,
+            accessToken: token,
+          });
+          if (!proof.ok) return refuseGrantProof(reply, proof);
+          dpopJkt = proof.jkt;
+        }
         // Always from the store, never a node-local cache: a resource server may act on this
         // answer for a while, so it must reflect an end made on any node a moment ago.
-        const result = await tessera.validate(token, { fresh: true });
+        const result = await tessera.validate(
+          token,
+          dpopJkt === undefined
+            ? { fresh: true, ignoreDpopBinding: true }
+            : { fresh: true, dpopJkt },
+        );
+        if (!result.ok && result.reason === 'dpop_binding_mismatch') {
+          return refuseGrantProof(reply, WRONG_KEY);
+        }
         if (!result.ok) return INACTIVE;
         const s = result.session;
         return {
@@ -149,7 +195,8 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
           iat: epochSeconds(s.rotatedAt),
           auth_time: epochSeconds(s.authenticatedAt),
           policy: s.policy,
-          token_type: 'Bearer',
+          token_type: s.dpopJkt === undefined ? 'Bearer' : 'DPoP',
+          ...(s.dpopJkt === undefined ? {} : { cnf: { jkt: s.dpopJkt } }),
         };
       }
       if (token.startsWith('tsr_')) {
@@ -165,6 +212,7 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
           auth_time: epochSeconds(s.authenticatedAt),
           policy: s.policy,
           token_type: 'refresh_token',
+          ...(s.dpopJkt === undefined ? {} : { cnf: { jkt: s.dpopJkt } }),
         };
       }
       return INACTIVE;
