@@ -12,9 +12,11 @@ export interface IssuedPair {
 /**
  * Why an access token was not accepted. `expired` means the session may still be refreshed;
  * `inactive` covers unknown, ended, idle- or absolutely-expired sessions and garbage, which a
- * remote authority cannot tell apart (RFC 7662 answers only `active: false`).
+ * remote authority cannot tell apart (RFC 7662 answers only `active: false`). `key_mismatch`:
+ * the session is bound to a DPoP key and the request did not prove possession of it.
+ * `bad_proof`: the service refused the DPoP proof forwarded to it (`proof` says why).
  */
-export type AuthorityRefusal = 'expired' | 'inactive';
+export type AuthorityRefusal = 'expired' | 'inactive' | 'key_mismatch' | 'bad_proof';
 
 export type AuthorityVerdict =
   | { ok: true; session: SessionView }
@@ -26,7 +28,20 @@ export type AuthorityVerdict =
        * `idle_timeout`, `logout`, …), when the token matched a session; absent otherwise.
        */
       tesseraReason?: string;
+      /** With `bad_proof`: the RFC 9449 error, and the nonce to send with `use_dpop_nonce`. */
+      proof?: {
+        error: 'invalid_dpop_proof' | 'use_dpop_nonce';
+        description: string;
+        nonce?: string;
+      };
     };
+
+/** A DPoP proof as received, forwarded for the service to check (RFC 9449 §4.3). */
+export interface ForwardedProof {
+  proof: string;
+  method: string;
+  url: string;
+}
 
 export interface SignInInput {
   userId: string;
@@ -50,8 +65,21 @@ export interface SignInInput {
  * middleware turns into 503, never into an accepted request (fail closed).
  */
 export interface SessionAuthority {
-  /** Validates an access token. `fresh` skips any cache (strict mode). Counts as activity. */
-  validate(accessToken: string, options?: { fresh?: boolean }): Promise<AuthorityVerdict>;
+  /**
+   * Validates an access token. `fresh` skips any cache (strict mode). `dpopJkt` is the
+   * thumbprint of the key whose proof the caller verified for this request (an in-process
+   * engine refuses a bound session without it; a remote authority reports the binding in
+   * `session.jkt` and the guard compares). Counts as activity.
+   */
+  validate(
+    accessToken: string,
+    options?: { fresh?: boolean; dpopJkt?: string; dpopProof?: ForwardedProof },
+  ): Promise<AuthorityVerdict>;
+  /**
+   * True when `validate` can check a forwarded DPoP proof itself (`dpopProof`: the service's
+   * introspection does, with its replay cache). A guard without a local verifier uses it.
+   */
+  readonly checksDpopProofs?: boolean;
   /** Rotates a refresh token (RFC 6749 §6); null when it is refused for any reason. */
   refresh(refreshToken: string): Promise<IssuedPair | null>;
   /** Creates a session for a user the application has just authenticated. */

@@ -1,19 +1,22 @@
-/** What a DPoP proof must be checked against on one resource request (RFC 9449 §4.3, §7.1). */
-export interface DpopProofCheck {
-  /** The `DPoP` request header, if any. */
-  proof: string | undefined;
-  /** The request method, for `htm`. */
-  method: string;
-  /** The request URL without query and fragment, for `htu`. */
-  url: string;
-  /** The access token presented, for `ath`. */
-  accessToken: string;
-  /** The thumbprint the session is bound to: the proof's key must have it. */
-  jkt: string;
+/**
+ * What the bearer guard needs from a DPoP proof verifier: the subset of `@tessera/core`'s
+ * `DpopVerifier` (`createDpopVerifier({ store })`) it calls, so any verifier of that shape fits.
+ * It must run every check of RFC 9449 §4.3 (`typ`, asymmetric `alg`, public `jwk`, signature,
+ * `htm`, `htu`, `iat` window, `ath`) and record `jti` in a replay cache shared by every node.
+ * A rejection (throw) means "cannot tell": the guard answers 503.
+ */
+export interface DpopProofVerifier {
+  readonly algorithms: readonly string[];
+  verify(request: {
+    proof: string | undefined;
+    method: string;
+    url: string;
+    accessToken: string;
+  }): Promise<DpopProofVerdict>;
 }
 
 export type DpopProofVerdict =
-  | { ok: true }
+  | { ok: true /** RFC 7638 thumbprint of the proof's key. */; jkt: string }
   | {
       ok: false;
       /** `invalid_dpop_proof`, or `use_dpop_nonce` with the nonce to send in `DPoP-Nonce`. */
@@ -21,10 +24,3 @@ export type DpopProofVerdict =
       description: string;
       nonce?: string;
     };
-
-/**
- * Checks the proof of a request that carries a DPoP-bound access token. It must check `typ`,
- * `alg` (asymmetric only), the public `jwk`, `htm`, `htu`, `iat`, `ath`, the thumbprint, and that
- * `jti` was never seen (a replay cache shared by every node). Throwing means "cannot tell" (503).
- */
-export type DpopProofVerifier = (check: DpopProofCheck) => Promise<DpopProofVerdict>;

@@ -76,8 +76,12 @@ export function inProcessAuthority(tessera: Tessera): SessionAuthority {
   return {
     validate: (accessToken, options = {}) =>
       guarded(async () => {
-        const result = await tessera.validate(accessToken, { fresh: options.fresh === true });
+        const result = await tessera.validate(accessToken, {
+          fresh: options.fresh === true,
+          ...(options.dpopJkt === undefined ? {} : { dpopJkt: options.dpopJkt }),
+        });
         if (result.ok) return { ok: true, session: viewOf(result.session) };
+        if (result.reason === 'dpop_binding_mismatch') return { ok: false, reason: 'key_mismatch' };
         const why = holderReason(result.reason, result.session?.endReason ?? null);
         return {
           ok: false,

@@ -22,7 +22,7 @@ export type {
 export { createCookieSessions } from './cookie-sessions.js';
 export type { CsrfTokens } from './csrf-token.js';
 export { createCsrfTokens } from './csrf-token.js';
-export type { DpopProofCheck, DpopProofVerdict, DpopProofVerifier } from './dpop-proof-check.js';
+export type { DpopProofVerdict, DpopProofVerifier } from './dpop-proof-check.js';
 export type { RequestView } from './http-request.js';
 export { isSafeMethod } from './http-request.js';
 export { inProcessAuthority, viewOf } from './in-process-authority.js';

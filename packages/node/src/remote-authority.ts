@@ -1,6 +1,8 @@
 import { type Clock, isWellFormedToken, systemClock } from '@tessera/core';
 import {
   AuthorityUnavailableError,
+  type AuthorityVerdict,
+  type ForwardedProof,
   type IssuedPair,
   type SessionAuthority,
   type SignInInput,
@@ -46,6 +48,8 @@ interface IssuedJson {
   expires_in: number;
 }
 
+type ProofRefused = AuthorityVerdict & { ok: false; reason: 'bad_proof' };
+
 interface IntrospectionJson {
   active: boolean;
   sub?: string;
@@ -83,7 +87,7 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
   async function call(
     path: string,
     init: { body: unknown; form?: boolean; withKey?: boolean },
-  ): Promise<{ status: number; json: unknown }> {
+  ): Promise<{ status: number; json: unknown; headers: Headers }> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (init.withKey !== false) headers.authorization = `Bearer ${serviceKey}`;
     let body: string;
@@ -129,7 +133,7 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
         });
       }
     }
-    return { status: response.status, json };
+    return { status: response.status, json, headers: response.headers };
   }
 
   function issuedView(answer: IssuedJson): IssuedPair {
@@ -149,8 +153,32 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
     };
   }
 
-  async function introspect(accessToken: string): Promise<SessionView | null> {
-    const { status, json } = await call('/v1/introspect', { body: { token: accessToken } });
+  async function introspect(
+    accessToken: string,
+    forwarded?: ForwardedProof,
+  ): Promise<SessionView | null | ProofRefused> {
+    const { status, json, headers } = await call('/v1/introspect', {
+      body: {
+        token: accessToken,
+        ...(forwarded === undefined
+          ? {}
+          : { dpop_proof: forwarded.proof, dpop_htm: forwarded.method, dpop_htu: forwarded.url }),
+      },
+    });
+    if (status === 400 && forwarded !== undefined) {
+      // The service refused the forwarded proof (RFC 9449 §7.1 error codes).
+      const refusal = json as { error?: string; error_description?: string } | null;
+      const nonce = headers.get('dpop-nonce');
+      return {
+        ok: false,
+        reason: 'bad_proof',
+        proof: {
+          error: refusal?.error === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof',
+          description: refusal?.error_description ?? 'the DPoP proof was refused',
+          ...(nonce === null ? {} : { nonce }),
+        },
+      };
+    }
     if (status !== 200 || json === null || typeof json !== 'object') {
       throw new AuthorityUnavailableError(`introspection answered ${status}`);
     }
@@ -181,14 +209,25 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
   return {
     cache,
 
+    checksDpopProofs: true,
+
     async validate(accessToken, validateOptions = {}) {
       if (!isWellFormedToken(accessToken, 'access')) return { ok: false, reason: 'inactive' };
       const now = clock.now();
+      const forwarded = validateOptions.dpopProof;
+      if (forwarded !== undefined) {
+        // Never cached: every proof is single-use, and its replay check is the service's.
+        const checked = await introspect(accessToken, forwarded);
+        if (checked === null) return { ok: false, reason: 'inactive' };
+        if ('ok' in checked) return checked;
+        return { ok: true, session: checked };
+      }
       if (validateOptions.fresh !== true) {
         const cached = cache.get(accessToken, now);
         if (cached !== undefined) return { ok: true, session: cached };
       }
       const view = await introspect(accessToken);
+      if (view !== null && 'ok' in view) throw new Error('a proof refusal without a proof');
       // RFC 7662 answers only active or not: expired, ended and unknown look the same here.
       if (view === null) return { ok: false, reason: 'inactive' };
       cache.put(accessToken, view, now);
@@ -217,7 +256,7 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
       }
       // The token answer carries no session; one introspection of the new token gives it.
       const view = await introspect(answer.access_token);
-      if (view === null) return null;
+      if (view === null || 'ok' in view) return null;
       cache.put(answer.access_token, view, clock.now());
       return {
         session: view,

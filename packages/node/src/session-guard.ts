@@ -1,5 +1,9 @@
-import { type Clock, systemClock } from '@tessera/core';
-import { AuthorityUnavailableError, type SessionAuthority } from './authority.js';
+import { type Clock, isTesseraError, systemClock } from '@tessera/core';
+import {
+  AuthorityUnavailableError,
+  type ForwardedProof,
+  type SessionAuthority,
+} from './authority.js';
 import { readAuthorization } from './authorization-header.js';
 import type { DpopProofVerifier } from './dpop-proof-check.js';
 import type { RequestView } from './http-request.js';
@@ -12,6 +16,9 @@ import {
 import type { SessionView } from './session-view.js';
 import { type ChallengeParams, challenge } from './www-authenticate.js';
 
+/** The DPoP verifier's replay cache is a store verb: its outage is "cannot tell" too. */
+const isStoreOutage = (error: unknown) => isTesseraError(error, 'store_unavailable');
+
 /** A request as the bearer guard needs it: also its URL, for DPoP `htu`. */
 export interface BearerRequestView extends RequestView {
   /** The absolute request URL as the client addressed it, without query or fragment. */
@@ -23,12 +30,11 @@ export interface BearerRequestView extends RequestView {
 export interface SessionGuardOptions {
   authority: SessionAuthority;
   /**
-   * Checks DPoP proofs of sessions bound to a key (RFC 9449). Without one, a bound session is
-   * always refused (never accepted as a bearer token).
+   * Checks DPoP proofs (RFC 9449): `createDpopVerifier({ store })` from `@tessera/core`, over
+   * the service's store, so the `jti` replay cache is the one every node shares. Without one, a
+   * bound session is always refused (never accepted as a bearer token).
    */
   dpop?: DpopProofVerifier;
-  /** Algorithms named in the `DPoP` challenge. @default ['ES256', 'EdDSA'] */
-  dpopAlgorithms?: string[];
   /**
    * The public origin of this API (`https://api.example.com`) when it runs behind a proxy that
    * changes the host or scheme: DPoP proofs are checked against it. @default the request's own
@@ -66,7 +72,7 @@ export interface SessionGuard {
  */
 export function createSessionGuard(options: SessionGuardOptions): SessionGuard {
   const { authority, dpop, realm = 'tessera', clock = systemClock } = options;
-  const algs = (options.dpopAlgorithms ?? ['ES256', 'EdDSA']).join(' ');
+  const algs = (dpop?.algorithms ?? ['ES256', 'EdDSA']).join(' ');
   const publicOrigin = options.publicOrigin?.replace(/\/+$/, '');
 
   /** RFC 6750 §3 + RFC 9449 §7.1: one challenge per scheme the API accepts. */
@@ -75,7 +81,8 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard {
     const dpopChallenge = challenge('DPoP', { realm, algs, ...params });
     if (scheme === 'Bearer') return bearer;
     if (scheme === 'DPoP') return dpopChallenge;
-    return dpop === undefined ? bearer : `${bearer}, ${dpopChallenge}`;
+    const acceptsDpop = dpop !== undefined || authority.checksDpopProofs === true;
+    return acceptsDpop ? `${bearer}, ${dpopChallenge}` : bearer;
   }
 
   function refuse(
@@ -103,6 +110,32 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard {
     };
   }
 
+  function proofRefusal(proof: {
+    error: string;
+    description: string;
+    nonce?: string;
+  }): GuardResult {
+    return refuse(401, proof.error, proof.description, 'DPoP', {
+      ...(proof.nonce === undefined ? {} : { headers: { 'dpop-nonce': proof.nonce } }),
+    });
+  }
+
+  function keyRefusal(scheme: 'Bearer' | 'DPoP'): GuardResult {
+    return scheme === 'Bearer'
+      ? refuse(
+          401,
+          'invalid_token',
+          'this access token is DPoP-bound: send it with a DPoP proof',
+          'DPoP',
+        )
+      : refuse(
+          401,
+          'invalid_token',
+          'the DPoP proof is not by the key this token is bound to',
+          'DPoP',
+        );
+  }
+
   function htu(request: BearerRequestView): string {
     if (publicOrigin === undefined) return request.url;
     const url = new URL(request.url);
@@ -128,8 +161,50 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard {
       const { scheme, token } = presented;
       let session: SessionView;
       try {
-        const verdict = await authority.validate(token, { fresh: requirements.strict === true });
+        // A DPoP request proves possession first (RFC 9449 §7.1): the proof's key is what the
+        // session's binding is compared with, and a bad proof learns nothing about the token.
+        let provenJkt: string | undefined;
+        let forwarded: ForwardedProof | undefined;
+        if (scheme === 'DPoP') {
+          const proofHeader = request.header('dpop');
+          if (dpop !== undefined) {
+            const proof = await dpop.verify({
+              proof: proofHeader,
+              method: request.method.toUpperCase(),
+              url: htu(request),
+              accessToken: token,
+            });
+            if (!proof.ok) return proofRefusal(proof);
+            provenJkt = proof.jkt;
+          } else if (authority.checksDpopProofs === true) {
+            if (proofHeader === undefined || proofHeader.includes(',')) {
+              return proofRefusal({
+                error: 'invalid_dpop_proof',
+                description: 'send exactly one DPoP proof',
+              });
+            }
+            forwarded = {
+              proof: proofHeader,
+              method: request.method.toUpperCase(),
+              url: htu(request),
+            };
+          } else {
+            return refuse(
+              401,
+              'invalid_token',
+              'this API does not accept DPoP-bound tokens',
+              'Bearer',
+            );
+          }
+        }
+        const verdict = await authority.validate(token, {
+          fresh: requirements.strict === true,
+          ...(provenJkt === undefined ? {} : { dpopJkt: provenJkt }),
+          ...(forwarded === undefined ? {} : { dpopProof: forwarded }),
+        });
         if (!verdict.ok) {
+          if (verdict.reason === 'bad_proof' && verdict.proof) return proofRefusal(verdict.proof);
+          if (verdict.reason === 'key_mismatch') return keyRefusal(scheme);
           const description =
             verdict.reason === 'expired'
               ? 'the access token has expired: refresh it'
@@ -140,43 +215,20 @@ export function createSessionGuard(options: SessionGuardOptions): SessionGuard {
               : { tesseraReason: verdict.tesseraReason }),
           });
         }
+        // The service checked the forwarded proof against the session's key.
+        if (forwarded !== undefined && verdict.session.jkt !== null)
+          provenJkt = verdict.session.jkt;
         session = verdict.session;
-        if (session.jkt !== null) {
-          // RFC 9449 §7.1: a bound token is a DPoP credential; as a bearer token it is refused.
-          if (scheme !== 'DPoP') {
-            return refuse(
-              401,
-              'invalid_token',
-              'this access token is DPoP-bound: send it with a DPoP proof',
-              'DPoP',
-            );
-          }
-          if (dpop === undefined) {
-            return refuse(401, 'invalid_token', 'this API does not check DPoP proofs', 'DPoP');
-          }
-          const proof = await dpop({
-            proof: request.header('dpop'),
-            method: request.method.toUpperCase(),
-            url: htu(request),
-            accessToken: token,
-            jkt: session.jkt,
-          });
-          if (!proof.ok) {
-            return refuse(401, proof.error, proof.description, 'DPoP', {
-              ...(proof.nonce === undefined ? {} : { headers: { 'dpop-nonce': proof.nonce } }),
-            });
-          }
-        } else if (scheme === 'DPoP') {
-          return refuse(
-            401,
-            'invalid_token',
-            'this access token is not DPoP-bound: send it as a Bearer token',
-            'Bearer',
-          );
+        // Checked here too, whatever the authority did: a remote one only reports `cnf.jkt`.
+        // A bound token as Bearer, a proof by another key, or a proof on an unbound token: all
+        // refused (RFC 9449 §7.1, §7.2).
+        if (session.jkt !== provenJkt && !(session.jkt === null && provenJkt === undefined)) {
+          return keyRefusal(scheme);
         }
       } catch (error) {
-        if (error instanceof AuthorityUnavailableError)
+        if (error instanceof AuthorityUnavailableError || isStoreOutage(error)) {
           return { ok: false, refusal: unavailable() };
+        }
         throw error;
       }
       const unmet = checkRequirements(session, requirements, { now: clock.now(), scheme, realm });

@@ -52,6 +52,7 @@ export const expressCookieApp: CookieAppBuilder = async (core) => {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     name: 'Express',
+    origin: base,
     call: async (method, path, headers = {}) =>
       fromFetch(await fetch(`${base}${path}`, { method, headers })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -80,6 +81,7 @@ export const fastifyCookieApp: CookieAppBuilder = async (core) => {
   await app.ready();
   return {
     name: 'Fastify',
+    origin: 'http://localhost',
     call: async (method, path, headers = {}) => {
       const response = await app.inject({ method: method as 'GET', url: path, headers });
       const raw = response.headers['set-cookie'];
@@ -121,6 +123,7 @@ export const honoCookieApp: CookieAppBuilder = async (core) => {
   });
   return {
     name: 'Hono',
+    origin: 'http://localhost',
     call: async (method, path, headers = {}) =>
       fromFetch(await app.request(`http://localhost${path}`, { method, headers })),
     close: async () => {},

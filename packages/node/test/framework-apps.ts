@@ -23,6 +23,8 @@ export type Call = (
 
 export interface FrameworkApp {
   name: 'Express' | 'Fastify' | 'Hono';
+  /** The origin the app sees requests addressed to (for DPoP `htu`). */
+  origin: string;
   call: Call;
   close(): Promise<void>;
 }
@@ -59,6 +61,7 @@ export async function expressApp(guard: SessionGuard): Promise<FrameworkApp> {
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     name: 'Express',
+    origin: base,
     call: async (method, path, headers = {}) =>
       fromFetch(await fetch(`${base}${path}`, { method, headers })),
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -81,6 +84,7 @@ export async function fastifyApp(guard: SessionGuard): Promise<FrameworkApp> {
   await app.ready();
   return {
     name: 'Fastify',
+    origin: 'http://localhost',
     call: async (method, path, headers = {}) => {
       const response = await app.inject({ method: method as 'GET', url: path, headers });
       const raw = response.headers['set-cookie'];
@@ -108,6 +112,7 @@ export async function honoApp(guard: SessionGuard): Promise<FrameworkApp> {
   }
   return {
     name: 'Hono',
+    origin: 'http://api.example.test',
     call: async (method, path, headers = {}) =>
       fromFetch(await app.request(`http://api.example.test${path}`, { method, headers })),
     close: async () => {},
