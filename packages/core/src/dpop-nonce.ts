@@ -55,7 +55,9 @@ export function createDpopNonces(options: DpopNonceOptions): DpopNonces {
       if (typeof nonce !== 'string' || nonce.length > 64) return false;
       const [slotText, macText, extra] = nonce.split('.');
       if (slotText === undefined || macText === undefined || extra !== undefined) return false;
-      if (!/^[0-9a-z]{1,12}$/.test(slotText)) return false;
+      // Exact shapes: base64url decoding ignores trailing bits, so a loose check would accept
+      // more than one spelling of a nonce.
+      if (!/^[0-9a-z]{1,12}$/.test(slotText) || !/^[\w-]{24}$/.test(macText)) return false;
       const slot = Number.parseInt(slotText, 36);
       const now = slotOf();
       if (slot !== now && slot !== now - 1) return false;
