@@ -149,6 +149,26 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     description: 'longest a cached session answers without a store read, even with the channel up',
   },
   {
+    path: 'public_url',
+    kind: { type: 'string' },
+    defaultValue: undefined,
+    description:
+      'the URL clients reach the service at (https://auth.example.com): DPoP proofs are checked against it (htu); set it behind a proxy; default: rebuilt from each request',
+  },
+  {
+    path: 'dpop.max_age_seconds',
+    kind: { type: 'integer', min: 1, max: 600 },
+    defaultValue: 60,
+    description: 'how old a DPoP proof (its iat) may be; each proof is usable once (jti)',
+  },
+  {
+    path: 'dpop.nonce_secret',
+    kind: { type: 'string' },
+    defaultValue: undefined,
+    description:
+      'turns DPoP server nonces on (RFC 9449 §8): a secret of ≥ 32 bytes, the same on every node',
+  },
+  {
     path: 'migrate_on_start',
     kind: { type: 'boolean' },
     defaultValue: true,

@@ -38,6 +38,9 @@ export interface TesseraConfig {
    */
   cache: { maxAgeMs: number } | false;
   migrateOnStart: boolean;
+  /** The service's public URL, for DPoP `htu` checks; undefined: rebuilt from each request. */
+  publicUrl: string | undefined;
+  dpop: { maxAgeSeconds: number; nonceSecret: string | undefined };
 }
 
 /** Values from command-line flags, by JSON path: strings as typed, booleans for switches. */
@@ -189,6 +192,11 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
         ? { maxAgeMs: read('cache.max_age_ms') as number }
         : (false as const),
     migrateOnStart: read('migrate_on_start') as boolean,
+    publicUrl: read('public_url') as string | undefined,
+    dpop: {
+      maxAgeSeconds: read('dpop.max_age_seconds') as number,
+      nonceSecret: read('dpop.nonce_secret') as string | undefined,
+    },
   };
 }
 

@@ -103,6 +103,9 @@ describe('configuration', () => {
       TESSERA_CACHE_ENABLED: 'off',
       TESSERA_CACHE_MAX_AGE_MS: '250',
       TESSERA_MIGRATE_ON_START: 'no',
+      TESSERA_PUBLIC_URL: 'https://auth.example.com',
+      TESSERA_DPOP_MAX_AGE_SECONDS: '30',
+      TESSERA_DPOP_NONCE_SECRET: 'n'.repeat(32),
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -136,6 +139,8 @@ describe('configuration', () => {
     assert.equal(config.purgeIntervalSeconds, 0);
     assert.equal(config.cache, false);
     assert.equal(config.migrateOnStart, false);
+    assert.equal(config.publicUrl, 'https://auth.example.com');
+    assert.deepEqual(config.dpop, { maxAgeSeconds: 30, nonceSecret: 'n'.repeat(32) });
   });
 
   test('the session cache is on by default for SQLite only, can be switched, and its age is bounded', () => {

@@ -135,6 +135,11 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
       ...(tls ? { tls } : {}),
       purgeIntervalSeconds: config.purgeIntervalSeconds,
       metrics,
+      ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
+      dpop: {
+        maxAgeSeconds: config.dpop.maxAgeSeconds,
+        ...(config.dpop.nonceSecret === undefined ? {} : { nonceSecret: config.dpop.nonceSecret }),
+      },
     });
   } catch (error) {
     await engine.close();
