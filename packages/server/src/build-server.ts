@@ -206,6 +206,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
             bearerFormat: 'tsa_…',
             description: 'access token of a session',
           },
+          dpopAccessToken: {
+            type: 'http',
+            scheme: 'DPoP',
+            description:
+              'access token of a DPoP-bound session (token_type "DPoP"): `Authorization: DPoP tsa_…` plus a `DPoP` proof header (RFC 9449 §7.1); the only way such a token is accepted',
+          },
           serviceKey: {
             type: 'http',
             scheme: 'bearer',

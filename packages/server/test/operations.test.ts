@@ -105,6 +105,7 @@ describe('OpenAPI document', () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), [
       'accessToken',
+      'dpopAccessToken',
       'serviceKey',
     ]);
     const listed = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(
@@ -134,7 +135,10 @@ describe('OpenAPI document', () => {
     assert.ok(token.requestBody.content['application/x-www-form-urlencoded']);
     assert.ok(token.requestBody.content['application/json']);
     assert.deepEqual(doc.paths['/v1/sessions'].post.security, [{ serviceKey: [] }]);
-    assert.deepEqual(doc.paths['/v1/session'].get.security, [{ accessToken: [] }]);
+    assert.deepEqual(doc.paths['/v1/session'].get.security, [
+      { accessToken: [] },
+      { dpopAccessToken: [] },
+    ]);
     await h.close();
   });
 });

@@ -39,7 +39,7 @@ export function registerBackendRoutes(app: FastifyInstance, tessera: Tessera): v
       schema: {
         summary: 'Create a session after the application authenticated the user',
         description:
-          'Always mints a fresh session id and token pair (a client-supplied id is never adopted). `ip` and `user_agent` are those of the end user as the backend saw them, not of the backend.',
+          'Always mints a fresh session id and token pair (a client-supplied id is never adopted). `ip` and `user_agent` are those of the end user as the backend saw them, not of the backend. To bind the session to the app\'s key (RFC 9449 DPoP), send `dpop_jkt` (its RFC 7638 thumbprint), or forward the proof the app sent with its sign-in request as `dpop_proof` with that request\'s `dpop_htm` and `dpop_htu` (checked in full; a failure answers 400 `invalid_dpop_proof`); the answer then says `token_type: "DPoP"`.',
         tags: ['backend'],
         security: SERVICE_KEY,
         querystring: NoQuery,

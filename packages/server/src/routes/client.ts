@@ -15,7 +15,10 @@ import {
 } from '../schemas.js';
 import { endSessionAsAdmin, NOT_FOUND } from './backend.js';
 
-const ACCESS_TOKEN = [{ accessToken: [] }];
+const ACCESS_TOKEN: { [scheme: string]: string[] }[] = [
+  { accessToken: [] },
+  { dpopAccessToken: [] },
+];
 const FAILURES = { '4xx': ErrorBody, '5xx': ErrorBody };
 
 /**

@@ -47,7 +47,7 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
       schema: {
         summary: 'Refresh: exchange the refresh token for a new pair (RFC 6749 §6)',
         description:
-          'The refresh token rotates on every use. Presenting the previous one again within the grace window returns the same new pair; presenting a rotated token later ends the session (reuse detection). Every failure is `invalid_grant`, whatever the cause.',
+          'The refresh token rotates on every use. Presenting the previous one again within the grace window returns the same new pair; presenting a rotated token later ends the session (reuse detection). Every failure is `invalid_grant`, whatever the cause; `tessera_reason` tells the holder of a token that matched a session why. A DPoP-bound session (RFC 9449 §5) needs a `DPoP` proof header made with its key: `invalid_dpop_proof` otherwise, `use_dpop_nonce` (with a `DPoP-Nonce` header) when server nonces are on; its answers say `token_type: "DPoP"`.',
         tags: ['client'],
         consumes: CONSUMES,
         querystring: NoQuery,
@@ -140,7 +140,7 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
       schema: {
         summary: 'Is this token active? (RFC 7662)',
         description:
-          'For a backend (service key with the introspect scope). An access token is validated exactly as on GET /v1/session, which counts as activity. A refresh token is looked at without rotating it. Anything else answers exactly {"active": false}.',
+          'For a backend (service key with the introspect scope). An access token is validated exactly as on GET /v1/session, which counts as activity. A refresh token is looked at without rotating it. Anything else answers exactly {"active": false}. A DPoP-bound token answers `token_type: "DPoP"` and `cnf: {jkt}` (RFC 9449 §6.2). A resource server may forward the proof it received (`dpop_proof`, with the request\'s `dpop_htm` and `dpop_htu`): it is then checked here (signature, htm, htu, iat, ath, jti replay, nonce, bound key), and a failure answers 400 `invalid_dpop_proof` or `use_dpop_nonce` (+ `DPoP-Nonce`).',
         tags: ['backend'],
         security: [{ serviceKey: [] }],
         consumes: CONSUMES,
