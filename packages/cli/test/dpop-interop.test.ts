@@ -205,7 +205,7 @@ describe('oauth4webapi against tessera serve with public_url and DPoP nonces (RF
     // a resource server at api.example.com received this request with a proof
     const sent: string[] = [];
     const capture: typeof fetch = async (_url, init) => {
-      sent.push((init?.headers as Record<string, string>).dpop as string);
+      sent.push((init?.headers as Record<string, string> | undefined)?.dpop as string);
       return new Response(null, { status: 204 });
     };
     await oauth.protectedResourceRequest(
