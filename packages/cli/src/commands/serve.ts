@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Tessera } from '@tessera/core';
 import { COMMON_OPTIONS, expectPositionals, parseCommandArgs, STORE_OPTIONS } from '../args.js';
 import { loadConfig, type TesseraConfig } from '../config.js';
+import { dpopHtuWarning } from '../dpop-htu-warning.js';
 import { openEngine } from '../engine-context.js';
 import { ENV_HELP } from '../env-help.js';
 import { describeError, errorCode, runtimeError, usageError } from '../errors.js';
@@ -158,6 +159,8 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${config.tls ? 'https' : 'http'}://${host}:${address.port}`;
   io.out(`Tessera listening on ${url} (store: ${redactStoreUrl(config.storeUrl)})`);
+  const htuWarning = dpopHtuWarning(config);
+  if (htuWarning !== null) io.err(htuWarning);
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
