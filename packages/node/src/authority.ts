@@ -56,6 +56,11 @@ export interface SignInInput {
    * the proof the app sent at sign-in). Every use of its tokens then needs a proof by that key.
    */
   dpopJkt?: string;
+  /**
+   * Or bind it to the key of this DPoP proof, which the phone sent with its sign-in request and
+   * the service checks (remote authority only).
+   */
+  dpopProof?: ForwardedProof;
 }
 
 /**

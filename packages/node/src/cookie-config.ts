@@ -2,8 +2,9 @@ import type { SerializeOptions } from 'cookie';
 
 export interface CookieAttributesOptions {
   /**
-   * Base name of the two cookies: `__Host-<name>` (the session, HttpOnly) and
-   * `__Host-<name>-csrf` (the CSRF token, readable by the page's script).
+   * Base name of the three cookies: `__Host-<name>` (the access token, HttpOnly),
+   * `__Host-<name>-refresh` (the refresh token, HttpOnly) and `__Host-<name>-csrf` (the CSRF
+   * token, readable by the page's script).
    * @default 'tessera'
    */
   name?: string;
@@ -26,7 +27,10 @@ export interface CookieAttributesOptions {
 }
 
 export interface CookieAttributes {
+  /** The access token's cookie (HttpOnly). */
   sessionName: string;
+  /** The refresh token's cookie (HttpOnly). */
+  refreshName: string;
   csrfName: string;
   /** Attributes shared by both cookies; the session cookie adds HttpOnly. */
   base: SerializeOptions;
@@ -57,6 +61,7 @@ export function resolveCookieAttributes(options: CookieAttributesOptions = {}): 
   const prefix = insecureHttpForLocalDev ? '' : '__Host-';
   return {
     sessionName: `${prefix}${name}`,
+    refreshName: `${prefix}${name}-refresh`,
     csrfName: `${prefix}${name}-csrf`,
     base: { path: '/', sameSite, secure: !insecureHttpForLocalDev },
     insecure: insecureHttpForLocalDev,

@@ -87,8 +87,8 @@ export interface CookieSessions {
 }
 
 /**
- * The cookie carries both tokens, `<access>.<refresh>`, in one HttpOnly `__Host-` cookie.
- * Why both: the app's server needs no table of its own (the engine's store is the only session
+ * The cookies carry both tokens, each in its own HttpOnly `__Host-` cookie (each stays a
+ * standard Tessera token, which secret scanners recognise). Why both: the app's server needs no table of its own (the engine's store is the only session
  * state), a request whose access token has expired is refreshed on the spot with the refresh
  * token beside it, and the engine's rotation, reuse detection and timeouts keep applying as for
  * a phone. Concurrent requests with the same expired cookie all get the same new pair (the
@@ -105,21 +105,21 @@ export function createCookieSessions(options: CookieSessionsOptions): CookieSess
   const csrf = createCsrfTokens(options.csrfSecret);
   const headerName = csrfHeaderName.toLowerCase();
 
-  const sessionCookie = (pair: IssuedPair) =>
-    serialize(attributes.sessionName, `${pair.accessToken}.${pair.refreshToken}`, {
-      ...attributes.base,
-      httpOnly: true,
-    });
+  const tokenCookies = (pair: IssuedPair) => [
+    serialize(attributes.sessionName, pair.accessToken, { ...attributes.base, httpOnly: true }),
+    serialize(attributes.refreshName, pair.refreshToken, { ...attributes.base, httpOnly: true }),
+  ];
   // Readable by the page's script (not HttpOnly) so it can copy it into the header: that is
   // the point of a double submit. It is worthless without the session cookie and the secret.
   const csrfCookie = (token: string) => serialize(attributes.csrfName, token, attributes.base);
-  const cleared = [attributes.sessionName, attributes.csrfName].map((name) =>
-    serialize(name, '', {
-      ...attributes.base,
-      httpOnly: name === attributes.sessionName,
-      maxAge: 0,
-      expires: new Date(0),
-    }),
+  const cleared = [attributes.sessionName, attributes.refreshName, attributes.csrfName].map(
+    (name) =>
+      serialize(name, '', {
+        ...attributes.base,
+        httpOnly: name !== attributes.csrfName,
+        maxAge: 0,
+        expires: new Date(0),
+      }),
   );
 
   function issuedCookies(pair: IssuedPair): CookieIssued {
@@ -127,7 +127,7 @@ export function createCookieSessions(options: CookieSessionsOptions): CookieSess
     return {
       session: pair.session,
       csrfToken,
-      setCookies: [sessionCookie(pair), csrfCookie(csrfToken)],
+      setCookies: [...tokenCookies(pair), csrfCookie(csrfToken)],
     };
   }
 
@@ -136,15 +136,15 @@ export function createCookieSessions(options: CookieSessionsOptions): CookieSess
   ): { access: string; refresh: string } | 'absent' | 'malformed' {
     const header = request.header('cookie');
     if (header === undefined) return 'absent';
-    const value = parse(header)[attributes.sessionName];
-    if (value === undefined || value === '') return 'absent';
-    const [access, refresh, extra] = value.split('.');
-    // Garbage is refused without a store read.
-    if (
-      extra !== undefined ||
-      !isWellFormedToken(access, 'access') ||
-      !isWellFormedToken(refresh, 'refresh')
-    ) {
+    const cookies = parse(header);
+    const access = cookies[attributes.sessionName];
+    const refresh = cookies[attributes.refreshName];
+    if ((access === undefined || access === '') && (refresh === undefined || refresh === '')) {
+      return 'absent';
+    }
+    // Garbage, or one of the pair missing, is refused without a store read: both are always
+    // set together, so a lone one was tampered with.
+    if (!isWellFormedToken(access, 'access') || !isWellFormedToken(refresh, 'refresh')) {
       return 'malformed';
     }
     return { access, refresh };
@@ -218,7 +218,7 @@ export function createCookieSessions(options: CookieSessionsOptions): CookieSess
         ok: true,
         session: renewed.session,
         pair: { access: renewed.accessToken, refresh: renewed.refreshToken },
-        setCookies: [sessionCookie(renewed)],
+        setCookies: tokenCookies(renewed),
       };
     } catch (error) {
       if (error instanceof AuthorityUnavailableError) return { ok: false, refusal: unavailable() };

@@ -94,8 +94,16 @@ export function inProcessAuthority(tessera: Tessera): SessionAuthority {
         const result = await tessera.refresh(refreshToken);
         return result.ok ? pairOf(result) : null;
       }),
-    create: (input) =>
-      guarded(async () =>
+    create: (input) => {
+      if (input.dpopProof !== undefined) {
+        // The engine takes a thumbprint; checking a proof needs a verifier, which the service has.
+        return Promise.reject(
+          new TypeError(
+            'inProcessAuthority: pass dpopJkt (from a proof you verified), not dpopProof',
+          ),
+        );
+      }
+      return guarded(async () =>
         pairOf(
           await tessera.create({
             userId: input.userId,
@@ -109,7 +117,8 @@ export function inProcessAuthority(tessera: Tessera): SessionAuthority {
             },
           }),
         ),
-      ),
+      );
+    },
     stepUp: (sessionId, authMethods) =>
       guarded(async () => {
         const result = await tessera.stepUp(sessionId, { authMethods });

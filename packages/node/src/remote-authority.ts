@@ -289,6 +289,13 @@ export function remoteAuthority(options: RemoteAuthorityOptions): RemoteAuthorit
           ...(input.ip === undefined ? {} : { ip: input.ip }),
           ...(input.userAgent === undefined ? {} : { user_agent: input.userAgent }),
           ...(input.dpopJkt === undefined ? {} : { dpop_jkt: input.dpopJkt }),
+          ...(input.dpopProof === undefined
+            ? {}
+            : {
+                dpop_proof: input.dpopProof.proof,
+                dpop_htm: input.dpopProof.method,
+                dpop_htu: input.dpopProof.url,
+              }),
         },
       });
       if (status !== 201) {

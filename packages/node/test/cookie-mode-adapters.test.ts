@@ -58,7 +58,8 @@ for (const [authorityName, makeAuthority] of Object.entries(AUTHORITIES)) {
         const jar = new CookieJar();
         const signIn = await call(jar, 'POST', '/sign-in?user=alice');
         assert.equal(signIn.status, 200);
-        assert.match(String(jar.get('__Host-tessera')), /^tsa_\w+\.tsr_\w+$/);
+        assert.match(String(jar.get('__Host-tessera')), /^tsa_\w+$/);
+        assert.match(String(jar.get('__Host-tessera-refresh')), /^tsr_\w+$/);
         const csrf = signIn.json.csrf_token as string;
         assert.equal(jar.get('__Host-tessera-csrf'), csrf);
         assert.equal((await call(jar, 'GET', '/me')).status, 200);

@@ -127,7 +127,7 @@ describe('cookie mode with Fastify', () => {
     const response = await app.inject({
       method: 'GET',
       url: '/me',
-      headers: { cookie: '__Host-tessera=tsa_x.tsr_y' },
+      headers: { cookie: '__Host-tessera=tsa_x; __Host-tessera-refresh=tsr_y' },
     });
     assert.equal(response.statusCode, 401);
     const cleared = ([] as string[])
