@@ -130,6 +130,27 @@ function cookiesOf(answer: HttpAnswer): Map<string, { value: string; expiring: b
   return out;
 }
 
+/**
+ * A browser keeps the cookies an answer sets: a session cookie that the server renews on an
+ * ordinary request (rotation behind the cookie, a rolling session) is what the next request
+ * carries. Only renewals are taken, and only from a probe made with the session's own
+ * credentials: an expiring (clearing) cookie is left to the checks that look for it, and an
+ * answer to a tampered or partial presentation never changes the session.
+ */
+function keepRenewedCookies(
+  session: Session,
+  answer: HttpAnswer,
+  rules: readonly CredentialRule[],
+): void {
+  for (const [name, c] of cookiesOf(answer)) {
+    if (c.expiring) continue;
+    session.jar.set(name, c.value);
+    for (const rule of rules) {
+      if (rule.from === 'cookie' && rule.key === name) session.values.set(rule.name, c.value);
+    }
+  }
+}
+
 function bodyMatches(
   oracle: Oracle,
   answer: HttpAnswer,
@@ -507,6 +528,8 @@ export function createSessionAgent({
         options.priority ?? false,
       );
       if (session) session.lastTouchMs = answer.receivedAtMs;
+      const plain = !options.only && !options.omit && !options.override && !options.queryInstead;
+      if (session && plain) keepRenewedCookies(session, answer, target.credentials);
       return { ...classify(answer, session?.identity), answer };
     },
     async send(template, session, extraVars = {}, present = {}) {
