@@ -18,6 +18,8 @@ export interface BackendOptions {
   publicOrigin: string;
   /** Cookie mode over plain http on a non-localhost host (never in production). */
   insecureHttpForLocalDev?: boolean;
+  /** How fresh the authentication must be to change the e-mail (RFC 9470 max_age). @default 300 */
+  emailChangeMaxAuthAgeSeconds?: number;
 }
 
 /** The token answer a phone hands to `client.setSession()`: what `POST /v1/sessions` answered. */
@@ -174,10 +176,13 @@ export function createBackendApp(options: BackendOptions): express.Express {
     }),
   );
 
-  /** Changing the e-mail needs an authentication from the last 5 minutes (RFC 9470). */
+  /** Changing the e-mail needs a recent authentication (RFC 9470; 5 minutes by default). */
   app.post(
     '/api/email',
-    requireSession(guard, { maxAuthAgeSeconds: 300, strict: true }),
+    requireSession(guard, {
+      maxAuthAgeSeconds: options.emailChangeMaxAuthAgeSeconds ?? 300,
+      strict: true,
+    }),
     (req, res) => {
       const email = text(req.body?.email, 254);
       if (email === null || !email.includes('@')) return badRequest(res, 'email is required');

@@ -26,6 +26,8 @@ export interface StackOptions {
    * @default 0
    */
   introspectionCacheSeconds?: number;
+  /** RFC 9470 max_age of the e-mail change. @default 300 */
+  emailChangeMaxAuthAgeSeconds?: number;
   /** The demo user (created if absent). */
   user?: { email: string; password: string };
 }
@@ -76,6 +78,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     users,
     csrfSecret: randomBytes(32).toString('base64url'),
     publicOrigin: gateway.url,
+    ...(options.emailChangeMaxAuthAgeSeconds === undefined
+      ? {}
+      : { emailChangeMaxAuthAgeSeconds: options.emailChangeMaxAuthAgeSeconds }),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
