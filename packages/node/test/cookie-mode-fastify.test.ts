@@ -138,6 +138,21 @@ describe('cookie mode with Fastify', () => {
     );
   });
 
+  test('a lone access or refresh cookie (the other removed) is refused and cleared without a store read', async () => {
+    const fx = engineFixture();
+    const app = buildApp(fx);
+    const { jar } = await signIn(app);
+    fx.down.value = true;
+    for (const keep of ['__Host-tessera', '__Host-tessera-refresh']) {
+      const response = await app.inject({
+        method: 'GET',
+        url: '/me',
+        headers: { cookie: `${keep}=${jar.get(keep)}` },
+      });
+      assert.equal(response.statusCode, 401, keep);
+    }
+  });
+
   test('sign-in never adopts a presented session cookie: new tokens, new id, and the old session ends (ASVS 5.0 7.2.4, WSTG-SESS-03)', async () => {
     const fx = engineFixture();
     const app = buildApp(fx);
