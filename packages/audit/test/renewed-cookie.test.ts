@@ -68,5 +68,9 @@ test('a session cookie renewed by each probe answer is sent renewed on the next 
     }),
     { quick: true, sampleSize: 0, only: ['SH-TOK-05', 'SH-TERM-01'] },
   );
-  assert.deepEqual(verdicts(report), { 'SH-TOK-05': 'PASS', 'SH-TERM-01': 'PASS' }, explain(report));
+  assert.deepEqual(
+    verdicts(report),
+    { 'SH-TOK-05': 'PASS', 'SH-TERM-01': 'PASS' },
+    explain(report),
+  );
 });
