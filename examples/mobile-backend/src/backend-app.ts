@@ -207,6 +207,7 @@ export function createBackendApp(options: BackendOptions): express.Express {
         authMethods: ['pwd'],
         ...(text(req.get('user-agent')) ? { userAgent: req.get('user-agent') } : {}),
       });
+      if (issued === null) return; // a cross-site sign-in: refused (login CSRF)
       res.json({ user_id: found.id, email: found.email, csrf_token: issued.csrfToken });
     }),
   );

@@ -69,9 +69,14 @@ export interface CookieSessions {
   /**
    * Creates a new session for a user the application has just authenticated and puts it in
    * fresh cookies. A session cookie the browser presented is never adopted (no fixation,
-   * ASVS 5.0 7.2.4): its session is ended.
+   * ASVS 5.0 7.2.4): its session is ended. A cross-site sign-in (Fetch Metadata / Origin) is
+   * refused with 403 before anything happens: login CSRF would sign the victim's browser into
+   * the attacker's account.
    */
-  signIn(request: RequestView, input: SignInInput): Promise<CookieIssued>;
+  signIn(
+    request: RequestView,
+    input: SignInInput,
+  ): Promise<CookieIssued | { ok: false; refusal: Refusal }>;
   /**
    * After the application re-authenticated the user of an authenticated request: new tokens,
    * new cookies and a new CSRF token (ASVS 5.0 7.2.4, RFC 9470). Null when the session ended.
@@ -280,6 +285,8 @@ export function createCookieSessions(options: CookieSessionsOptions): CookieSess
     authenticate,
 
     async signIn(request, input) {
+      const crossSite = checkRequestOrigin(request, options);
+      if (crossSite !== null) return { ok: false, refusal: forbidden(crossSite) };
       const presented = readPair(request);
       // A cookie that came with the sign-in is never reused; its session (someone else's, or an
       // attacker's planted one) is ended so it cannot linger on this browser.

@@ -66,8 +66,17 @@ export function expressCookieSessions(core: CookieSessions) {
         }, next);
       };
     },
-    async signIn(request: Request, response: Response, input: SignInInput): Promise<CookieIssued> {
+    /** Starts a new session in fresh cookies; null when it sent a refusal (a cross-site sign-in). */
+    async signIn(
+      request: Request,
+      response: Response,
+      input: SignInInput,
+    ): Promise<CookieIssued | null> {
       const issued = await core.signIn(expressRequestView(request), input);
+      if ('refusal' in issued) {
+        sendExpressRefusal(response, issued.refusal);
+        return null;
+      }
       appendExpressCookies(response, issued.setCookies);
       response.set('cache-control', 'no-store');
       return issued;

@@ -62,13 +62,20 @@ export function fastifyCookieSessions(core: CookieSessions) {
         });
       };
     },
-    /** Starts a new session in fresh cookies; answers what the page needs (the CSRF token). */
+    /**
+     * Starts a new session in fresh cookies; answers what the page needs (the CSRF token), or
+     * null when it sent a refusal (a cross-site sign-in): then `return reply`.
+     */
     async signIn(
       request: FastifyRequest,
       reply: FastifyReply,
       input: SignInInput,
-    ): Promise<CookieIssued> {
+    ): Promise<CookieIssued | null> {
       const issued = await core.signIn(fastifyRequestView(request), input);
+      if ('refusal' in issued) {
+        sendFastifyRefusal(reply, issued.refusal);
+        return null;
+      }
       appendCookies(reply, issued.setCookies);
       reply.header('cache-control', 'no-store');
       return issued;

@@ -56,8 +56,10 @@ export function honoCookieSessions(core: CookieSessions) {
         await next();
       };
     },
-    async signIn(c: Context, input: SignInInput): Promise<CookieIssued> {
+    /** Starts a new session in fresh cookies; a refusal Response for a cross-site sign-in. */
+    async signIn(c: Context, input: SignInInput): Promise<CookieIssued | Response> {
       const issued = await core.signIn(honoRequestView(c), input);
+      if ('refusal' in issued) return sendHonoRefusal(c, issued.refusal);
       appendHonoCookies(c, issued.setCookies);
       c.header('cache-control', 'no-store');
       return issued;

@@ -29,6 +29,7 @@ export const expressCookieApp: CookieAppBuilder = async (core) => {
   const app = express();
   app.post('/sign-in', async (req, res) => {
     const issued = await cookies.signIn(req, res, { userId: String(req.query.user) });
+    if (issued === null) return;
     res.json({ csrf_token: issued.csrfToken, session_id: issued.session.sessionId });
   });
   app.get('/me', cookies.requireSession(), (req, res) => {
@@ -64,6 +65,7 @@ export const fastifyCookieApp: CookieAppBuilder = async (core) => {
   const app = Fastify();
   app.post<{ Querystring: { user: string } }>('/sign-in', async (request, reply) => {
     const issued = await cookies.signIn(request, reply, { userId: request.query.user });
+    if (issued === null) return reply;
     return { csrf_token: issued.csrfToken, session_id: issued.session.sessionId };
   });
   app.get('/me', { preHandler: cookies.requireSession() }, async (request) => ({
@@ -104,6 +106,7 @@ export const honoCookieApp: CookieAppBuilder = async (core) => {
   const app = new Hono<TesseraHonoEnv>();
   app.post('/sign-in', async (c) => {
     const issued = await cookies.signIn(c, { userId: c.req.query('user') ?? '' });
+    if (issued instanceof Response) return issued;
     return c.json({ csrf_token: issued.csrfToken, session_id: issued.session.sessionId });
   });
   app.get('/me', cookies.requireSession(), (c) =>

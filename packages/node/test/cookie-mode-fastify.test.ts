@@ -25,6 +25,7 @@ function buildApp(fx: EngineFixture, extra: Partial<CookieSessionsOptions> = {})
       userId: request.body.user,
       authMethods: ['pwd'],
     });
+    if (issued === null) return reply;
     return { csrf_token: issued.csrfToken, session_id: issued.session.sessionId };
   });
   app.get('/me', { preHandler: cookies.requireSession() }, async (request) => {
@@ -151,6 +152,25 @@ describe('cookie mode with Fastify', () => {
       });
       assert.equal(response.statusCode, 401, keep);
     }
+  });
+
+  test('a cross-site sign-in is refused with 403 before any session is made (login CSRF)', async () => {
+    const fx = engineFixture();
+    const app = buildApp(fx);
+    for (const headers of [
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'https://evil.example' },
+    ]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/sign-in',
+        headers,
+        payload: { user: 'alice' },
+      });
+      assert.equal(response.statusCode, 403);
+      assert.equal(response.headers['set-cookie'], undefined);
+    }
+    assert.deepEqual(await fx.tessera.listForUser('alice'), []);
   });
 
   test('sign-in never adopts a presented session cookie: new tokens, new id, and the old session ends (ASVS 5.0 7.2.4, WSTG-SESS-03)', async () => {
