@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createMemoryStorage, createTesseraClient, type TesseraClientError } from '@tessera/client';
+import { createFakeService } from './fake-service.js';
+
+const BASE = 'https://auth.example.test';
+
+function setup(ttlSeconds = 300) {
+  const service = createFakeService(ttlSeconds);
+  const storage = createMemoryStorage();
+  const make = () =>
+    createTesseraClient({ baseUrl: BASE, storage, fetch: service.fetch, clock: service });
+  return { service, storage, client: make(), make };
+}
+
+describe('@tessera/client against a fake service', () => {
+  it('attaches the access token and refreshes once for 20 concurrent calls across an expiry', async () => {
+    const { service, client } = setup();
+    await client.setSession(service.signIn());
+    const first = await client.fetch('/api/me');
+    assert.equal(((await first.json()) as { access: string }).access, 'at1');
+    service.advance(301_000);
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, () => client.fetch(`${BASE}/api/me`)),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      Array(20).fill(200),
+    );
+    assert.equal(service.refreshCount, 1);
+  });
+
+  it('refreshes before expiry inside the margin, judged on the monotonic clock', async () => {
+    const { service, client } = setup();
+    await client.setSession(service.signIn());
+    service.advance(280_000); // 20 s left < 30 s margin
+    await Promise.all(Array.from({ length: 5 }, () => client.fetch('/api/me')));
+    assert.equal(service.refreshCount, 1);
+  });
+
+  it('refreshes once and retries when a 401 access_token_expired comes back for 20 callers', async () => {
+    const { service } = setup();
+    // The client's clock never moves, so only the server's 401 can tell it the token expired.
+    const frozen = createTesseraClient({
+      baseUrl: BASE,
+      storage: createMemoryStorage(),
+      fetch: service.fetch,
+      clock: { now: () => 0 },
+    });
+    await frozen.setSession(service.signIn());
+    service.advance(400_000);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => frozen.fetch('/api/me')));
+    assert.ok(answers.every((a) => a.status === 200));
+    assert.equal(service.refreshCount, 1);
+  });
+
+  it('retries a refresh whose answer was lost with the parent and gets the same pair', async () => {
+    const { service, client, storage } = setup();
+    await client.setSession(service.signIn());
+    service.advance(301_000);
+    service.dropNextTokenAnswer = true;
+    await assert.rejects(client.fetch('/api/me'), (e: TesseraClientError) => e.code === 'network');
+    assert.equal(JSON.parse((await storage.get('tessera.session'))!).pendingParent, 'rt1');
+    const answer = await client.fetch('/api/me');
+    assert.equal(((await answer.json()) as { access: string }).access, 'at2'); // the same pair
+    assert.equal(service.refreshCount, 2);
+    assert.deepEqual(JSON.parse((await storage.get('tessera.session'))!), { refreshToken: 'rt2' });
+  });
+
+  it('recovers when the app is killed mid-rotation: a new client over the same storage finishes it', async () => {
+    const { service, client, make } = setup();
+    await client.setSession(service.signIn());
+    service.advance(301_000);
+    service.dropNextTokenAnswer = true; // the process dies before reading the answer
+    await assert.rejects(client.fetch('/api/me'));
+    const restarted = make();
+    const answer = await restarted.fetch('/api/me');
+    assert.equal(answer.status, 200);
+    assert.equal(((await answer.json()) as { access: string }).access, 'at2');
+    assert.ok(await restarted.isSignedIn());
+  });
+
+  it('logs out offline at once and delivers the revoke on the next start', async () => {
+    const { service, client, storage, make } = setup();
+    await client.setSession(service.signIn());
+    const reasons: string[] = [];
+    client.onSignOut((r) => reasons.push(r));
+    service.offline = true;
+    await client.logout();
+    assert.deepEqual(reasons, ['logout']);
+    assert.equal(await client.isSignedIn(), false);
+    assert.deepEqual(service.revoked, []);
+    assert.notEqual(await storage.get('tessera.pendingRevoke'), null);
+    service.offline = false;
+    const restarted = make();
+    await assert.rejects(
+      restarted.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'not_signed_in',
+    );
+    assert.deepEqual(service.revoked, ['rt1']);
+    assert.equal(await storage.get('tessera.pendingRevoke'), null);
+  });
+
+  it('logs out online by revoking on the server before erasing', async () => {
+    const { service, client } = setup();
+    await client.setSession(service.signIn());
+    await client.logout();
+    assert.deepEqual(service.revoked, ['rt1']);
+    assert.equal(await client.isSignedIn(), false);
+  });
+
+  it('reports the tessera_reason of a refused refresh as the sign-out reason', async () => {
+    const { service, client } = setup();
+    await client.setSession(service.signIn());
+    const reasons: string[] = [];
+    client.onSignOut((r) => reasons.push(r));
+    service.advance(301_000);
+    service.endReason = 'idle_timeout';
+    await assert.rejects(
+      client.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'session_ended' && e.reason === 'idle_timeout',
+    );
+    assert.deepEqual(reasons, ['idle_timeout']);
+    assert.equal(await client.isSignedIn(), false);
+  });
+
+  it('signs out on a resource 401 that names an end reason, without refreshing', async () => {
+    const { service, client } = setup();
+    await client.setSession(service.signIn());
+    const reasons: string[] = [];
+    client.onSignOut((r) => reasons.push(r));
+    service.endReason = 'refresh_token_reuse';
+    await assert.rejects(
+      client.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'session_ended',
+    );
+    assert.deepEqual(reasons, ['refresh_token_reuse']);
+    assert.equal(service.refreshCount, 0);
+  });
+
+  it('says revoked when the refresh is refused without a reason', async () => {
+    const { service, client } = setup();
+    const reasons: string[] = [];
+    client.onSignOut((r) => reasons.push(r));
+    // A token the server does not know (ended and purged): invalid_grant without tessera_reason.
+    await client.setSession({ access_token: 'x', refresh_token: 'unknown', expires_in: 1 });
+    service.advance(2000);
+    await assert.rejects(
+      client.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'session_ended' && e.reason === 'revoked',
+    );
+    assert.deepEqual(reasons, ['revoked']);
+    assert.equal(service.refreshCount, 1);
+  });
+
+  it('refuses to call without a session and rejects a malformed token answer', async () => {
+    const { client } = setup();
+    await assert.rejects(
+      client.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'not_signed_in',
+    );
+    await assert.rejects(
+      client.setSession({ access_token: 'a' } as never),
+      (e: TesseraClientError) => e.code === 'invalid_response',
+    );
+  });
+});
