@@ -35,6 +35,27 @@ export { createTessera } from './engine.js';
 export type { TesseraErrorCode } from './errors.js';
 export { isTesseraError, TesseraError } from './errors.js';
 export { createMemoryStore } from './memory-store.js';
+export type { ScryptParameters } from './operator-password.js';
+export {
+  DEFAULT_SCRYPT,
+  hashOperatorPassword,
+  verifyOperatorPassword,
+} from './operator-password.js';
+export type {
+  OperatorAccounts,
+  OperatorAccountsOptions,
+  OperatorSignInFailure,
+  OperatorSignInResult,
+} from './operators.js';
+export {
+  createOperatorAccounts,
+  normalizeOperatorName,
+  OPERATOR_PASSWORD_MIN_LENGTH,
+  OPERATOR_USER_PREFIX,
+  operatorNameProblem,
+  operatorPasswordProblem,
+  operatorUserId,
+} from './operators.js';
 export type { PolicyTier } from './policy.js';
 export { BUILT_IN_POLICIES, resolvePolicies } from './policy.js';
 export type { TokenPair } from './seal.js';
@@ -64,6 +85,7 @@ export type {
   EventPage,
   EventQuery,
   NewSessionEvent,
+  OperatorRecord,
   Scope,
   ServiceKeyRecord,
   SessionEvent,

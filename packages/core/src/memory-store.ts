@@ -1,6 +1,12 @@
 import { TesseraError } from './errors.js';
 import { type EndSelector, matchesEventQuery, type SessionStore } from './store.js';
-import type { EventPage, ServiceKeyRecord, SessionEvent, SessionRecord } from './types.js';
+import type {
+  EventPage,
+  OperatorRecord,
+  ServiceKeyRecord,
+  SessionEvent,
+  SessionRecord,
+} from './types.js';
 
 /**
  * A store in process memory: for tests and for single-process experiments. Everything is lost
@@ -18,6 +24,8 @@ export function createMemoryStore(): SessionStore {
   const keys = new Map<string, ServiceKeyRecord>();
   /** DPoP replay cache: digest → expiresAt. */
   const dpopJtis = new Map<string, number>();
+  const operators = new Map<string, OperatorRecord>();
+  let secret: string | null = null;
   let eventSeq = 0;
 
   const copy = <T>(value: T): T => structuredClone(value);
@@ -182,6 +190,77 @@ export function createMemoryStore(): SessionStore {
       if (!key || key.revokedAt !== null) return false;
       key.revokedAt = at;
       return true;
+    },
+
+    async countLiveSessionsByPolicy(now) {
+      const counts: Record<string, number> = {};
+      for (const s of sessions.values()) {
+        if (s.endedAt !== null || now >= s.idleExpiresAt || now >= s.absoluteExpiresAt) continue;
+        counts[s.policy] = (counts[s.policy] ?? 0) + 1;
+      }
+      return counts;
+    },
+
+    async createOperator(operator) {
+      const taken = [...operators.values()].some((o) => o.name === operator.name);
+      if (operators.has(operator.id) || taken) {
+        throw new TesseraError('store_conflict', `operator ${operator.name} exists`);
+      }
+      operators.set(operator.id, copy(operator));
+    },
+
+    async getOperator(id) {
+      const operator = operators.get(id);
+      return operator ? copy(operator) : null;
+    },
+
+    async findOperatorByName(name) {
+      for (const operator of operators.values()) if (operator.name === name) return copy(operator);
+      return null;
+    },
+
+    async listOperators() {
+      return [...operators.values()]
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+        .map(copy);
+    },
+
+    async setOperatorPassword(id, passwordHash, at) {
+      const operator = operators.get(id);
+      if (!operator) return false;
+      Object.assign(operator, {
+        passwordHash,
+        passwordChangedAt: at,
+        failedSignIns: 0,
+        lastFailedSignInAt: null,
+      });
+      return true;
+    },
+
+    async setOperatorDisabled(id, at) {
+      const operator = operators.get(id);
+      if (!operator || (operator.disabledAt === null) === (at === null)) return false;
+      operator.disabledAt = at;
+      return true;
+    },
+
+    async recordOperatorFailure(id, at) {
+      const operator = operators.get(id);
+      if (!operator) return null;
+      operator.failedSignIns += 1;
+      operator.lastFailedSignInAt = at;
+      return copy(operator);
+    },
+
+    async recordOperatorSignIn(id, at) {
+      const operator = operators.get(id);
+      if (!operator) return;
+      Object.assign(operator, { failedSignIns: 0, lastFailedSignInAt: null, lastSignInAt: at });
+    },
+
+    async consoleSecret(candidate) {
+      secret ??= candidate;
+      return secret;
     },
 
     async ping() {},

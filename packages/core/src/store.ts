@@ -3,6 +3,7 @@ import type {
   EventPage,
   EventQuery,
   NewSessionEvent,
+  OperatorRecord,
   ServiceKeyRecord,
   SessionEvent,
   SessionRecord,
@@ -129,6 +130,38 @@ export interface SessionStore {
   listServiceKeys(): Promise<ServiceKeyRecord[]>;
   /** Returns false if the key was unknown or already revoked. */
   revokeServiceKey(id: string, at: number): Promise<boolean>;
+
+  /**
+   * Live sessions (not ended, neither deadline passed at `now`) counted by policy, for the
+   * console's overview. Policies without live sessions are absent.
+   */
+  countLiveSessionsByPolicy(now: number): Promise<Record<string, number>>;
+
+  /** Inserts an operator; a taken id or name rejects with `store_conflict`. */
+  createOperator(operator: OperatorRecord): Promise<void>;
+  getOperator(id: string): Promise<OperatorRecord | null>;
+  findOperatorByName(name: string): Promise<OperatorRecord | null>;
+  /** Every operator, oldest first. */
+  listOperators(): Promise<OperatorRecord[]>;
+  /**
+   * Replaces the password hash, sets `passwordChangedAt`, and clears the failed sign-ins (a
+   * reset lifts a lock-out). False when the operator is unknown.
+   */
+  setOperatorPassword(id: string, passwordHash: string, at: number): Promise<boolean>;
+  /** Disables (`at`) or enables (null) an operator. False when unknown or already so. */
+  setOperatorDisabled(id: string, at: number | null): Promise<boolean>;
+  /**
+   * Counts one failed sign-in, atomically across nodes (so a lock-out holds whichever node is
+   * asked), and answers the operator as it now is; null when unknown.
+   */
+  recordOperatorFailure(id: string, at: number): Promise<OperatorRecord | null>;
+  /** A successful sign-in: clears the failed sign-ins and sets `lastSignInAt`. */
+  recordOperatorSignIn(id: string, at: number): Promise<void>;
+  /**
+   * The console's secret (the key of its CSRF tokens), the same on every node: stores
+   * `candidate` if no secret is stored yet, and answers the stored one (first writer wins).
+   */
+  consoleSecret(candidate: string): Promise<string>;
 
   /** Resolves when the backing server answers; rejects otherwise. Used by `/readyz`. */
   ping(): Promise<void>;

@@ -109,7 +109,8 @@ export type SessionEventType =
   | 'session.refresh_replayed'
   | 'session.refresh_reuse'
   | 'session.step_up'
-  | 'session.ended';
+  | 'session.ended'
+  | 'operator.action';
 
 export const EVENT_TYPES: readonly SessionEventType[] = [
   'session.created',
@@ -118,6 +119,9 @@ export const EVENT_TYPES: readonly SessionEventType[] = [
   'session.refresh_reuse',
   'session.step_up',
   'session.ended',
+  // An operator's act in the console (sign-in, ending sessions, service keys): `data.action`
+  // says which, `data.operator_id` who. See packages/server/src/console/operator-events.ts.
+  'operator.action',
 ];
 
 export type NewSessionEvent = Omit<SessionEvent, 'id'>;
@@ -154,4 +158,24 @@ export interface ServiceKeyRecord {
   keyHash: string;
   createdAt: number;
   revokedAt: number | null;
+}
+
+/**
+ * An operator of the console (`tessera operators create`), as the store keeps it. The password
+ * is kept only as a scrypt hash string with its own salt and parameters (`operator-password.ts`).
+ */
+export interface OperatorRecord {
+  /** 128 random bits, base62; operator sessions belong to the user id `operator:<id>`. */
+  id: string;
+  /** The sign-in name: lower case, unique. */
+  name: string;
+  passwordHash: string;
+  createdAt: number;
+  passwordChangedAt: number;
+  /** Disabled operators cannot sign in; null while enabled. */
+  disabledAt: number | null;
+  /** Consecutive failed sign-ins since the last success or password reset. */
+  failedSignIns: number;
+  lastFailedSignInAt: number | null;
+  lastSignInAt: number | null;
 }

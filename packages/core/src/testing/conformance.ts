@@ -4,6 +4,7 @@ import type { RotationPatch, SessionStore } from '../store.js';
 import { generateId, generateToken, hashToken } from '../token.js';
 import type { SessionRecord } from '../types.js';
 import { sampleSession, SAMPLE_EPOCH as T0 } from './fixtures.js';
+import { operatorConformance } from './operator-conformance.js';
 
 export interface ConformanceOptions {
   /** Shown in the suite name, e.g. "sqlite". */
@@ -334,6 +335,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
     it('answers ping', async () => {
       await store.ping();
     });
+
+    operatorConformance(() => store);
 
     options.extra?.(() => store);
   });
