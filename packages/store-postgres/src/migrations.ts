@@ -102,4 +102,29 @@ CREATE TABLE ${s}.dpop_jtis (
 CREATE INDEX dpop_jtis_expires_at ON ${s}.dpop_jtis (expires_at);
 `,
   },
+  {
+    version: 6,
+    name: 'console: operators and the console secret',
+    sql: (s) => `
+-- Operators of the console: the password only as a scrypt hash string (own salt and
+-- parameters); the failure counter lives here so that a lock-out holds on every node.
+CREATE TABLE ${s}.operators (
+  created_at             bigint  NOT NULL,
+  password_changed_at    bigint  NOT NULL,
+  disabled_at            bigint,
+  last_failed_sign_in_at bigint,
+  last_sign_in_at        bigint,
+  failed_sign_ins        integer NOT NULL,
+  id                     text COLLATE "C" PRIMARY KEY,
+  name                   text COLLATE "C" NOT NULL UNIQUE,
+  password_hash          text NOT NULL
+);
+
+-- One row: the key of the console's CSRF tokens, the same for every node.
+CREATE TABLE ${s}.console_secret (
+  id     integer PRIMARY KEY CHECK (id = 1),
+  secret text NOT NULL
+);
+`,
+  },
 ];

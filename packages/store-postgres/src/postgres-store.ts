@@ -13,6 +13,7 @@ import { TesseraError } from '@tessera/core';
 import type { Client, ClientConfig, Pool } from 'pg';
 import pg from 'pg';
 import { listenForInvalidations } from './invalidation-channel.js';
+import { postgresOperatorVerbs } from './operators.js';
 import { poolQuery } from './query.js';
 import { schemaNames } from './schema-name.js';
 import {
@@ -431,6 +432,8 @@ export function createPostgresStore(options: PostgresStoreOptions) {
       );
       return rowCount === 1;
     },
+
+    ...postgresOperatorVerbs(query, s),
 
     async ping() {
       await query('SELECT 1');

@@ -15,7 +15,7 @@ export async function dropSchema(pool: Pool, schema: string): Promise<void> {
 }
 
 export const TABLES = (schema: string) =>
-  ['sessions', 'refresh_tokens', 'service_keys', 'events']
+  ['sessions', 'refresh_tokens', 'service_keys', 'events', 'operators', 'console_secret']
     .map((t) => `"${schema}".${t}`)
     .join(', ');
 

@@ -110,4 +110,29 @@ CREATE TABLE tessera_dpop_jtis (
 CREATE INDEX tessera_dpop_jtis_expires_at ON tessera_dpop_jtis (expires_at);
 `,
   },
+  {
+    version: 6,
+    name: 'console: operators and the console secret',
+    sql: `
+-- Operators of the console. The password only as a scrypt hash string with its own salt and
+-- parameters; the failure counter is kept here so a lock-out holds for every process.
+CREATE TABLE tessera_operators (
+  id TEXT PRIMARY KEY NOT NULL,
+  name TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  password_changed_at INTEGER NOT NULL,
+  disabled_at INTEGER,
+  failed_sign_ins INTEGER NOT NULL,
+  last_failed_sign_in_at INTEGER,
+  last_sign_in_at INTEGER
+) STRICT;
+
+-- One row: the key of the console's CSRF tokens, shared by every process on the file.
+CREATE TABLE tessera_console_secret (
+  id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+  secret TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];

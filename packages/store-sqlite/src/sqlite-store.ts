@@ -8,6 +8,7 @@ import {
 } from '@tessera/core';
 import type BetterSqlite3 from 'better-sqlite3';
 import { migrateSchema } from './migrate.js';
+import { sqliteOperatorVerbs } from './operators.js';
 import {
   rowToEvent,
   rowToServiceKey,
@@ -253,6 +254,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
     async revokeServiceKey(id, at) {
       return guard(() => sql.revokeServiceKey.run(at, id)).changes === 1;
     },
+
+    ...sqliteOperatorVerbs(database, guard),
 
     async ping() {
       guard(() => sql.ping.get());
