@@ -21,6 +21,7 @@ import {
 } from './event-codec.js';
 import { openInvalidationChannel, type RedisInvalidationChannel } from './invalidation-channel.js';
 import { keyLayout } from './key-layout.js';
+import { redisOperatorVerbs } from './operators.js';
 import {
   serviceKeyFromFields,
   serviceKeyToFields,
@@ -584,6 +585,8 @@ export function createRedisStore(options: RedisStoreOptions) {
     async revokeServiceKey(id, at) {
       return Number(await link.run(REVOKE_SERVICE_KEY, [keys.serviceKey(id)], [String(at)])) === 1;
     },
+
+    ...redisOperatorVerbs(link, prefix, keys.sessionPattern),
 
     async ping() {
       // Every master: a Cluster with one shard down cannot serve the sessions in that shard.
