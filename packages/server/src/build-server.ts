@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { type Tessera, TesseraError } from '@tessera/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import { type ConsoleOptions, consolePlugin } from './console/register-console.js';
 import { createDpopContext, type DpopServerOptions, registerDpop } from './dpop.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createHardeningHook } from './hardening.js';
@@ -86,6 +87,8 @@ export interface ServerOptions {
   publicUrl?: string;
   /** DPoP (RFC 9449) proof checking: algorithms, time window, server nonces. */
   dpop?: DpopServerOptions;
+  /** The operator console at `/console` (README "Console"). @default { enabled: true } */
+  console?: ConsoleOptions;
 }
 
 const MINUTE_MS = 60_000;
@@ -120,6 +123,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     metrics = createMetrics({ processMetrics: true }),
     publicUrl,
     dpop,
+    console: consoleOptions = {},
   } = options;
   const dpopContext = createDpopContext(tessera, publicUrl, dpop);
   checkWholeNumber('body_limit_bytes', bodyLimitBytes, 1);
@@ -238,6 +242,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   registerBackendRoutes(app, tessera);
   registerClientRoutes(app, tessera);
   registerOperationsRoutes(app, { metrics, readinessCheck, readinessTimeoutMs });
+  // Encapsulated: the console's hooks, parser and CSP never run on the API's requests.
+  if (consoleOptions.enabled !== false) {
+    await app.register(consolePlugin(tessera, consoleOptions), { prefix: '/console' });
+  }
 
   if (purgeIntervalSeconds > 0) {
     let running = false;

@@ -1,5 +1,7 @@
 export type { RateLimitOptions, ServerOptions, TlsOptions } from './build-server.js';
 export { buildServer } from './build-server.js';
+export type { ConsoleOptions } from './console/register-console.js';
+export { CONSOLE_CSP } from './console/register-console.js';
 export type { DpopServerOptions } from './dpop.js';
 export type { ServerLoggerOptions } from './logger.js';
 export { createLogger, maskCredentials } from './logger.js';

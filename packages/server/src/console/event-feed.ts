@@ -1,0 +1,116 @@
+import type { SessionEventType, Tessera } from '@tessera/core';
+import type { FastifyReply } from 'fastify';
+import { eventJson } from '../json.js';
+import { collectEvents } from './event-reading.js';
+
+export interface FeedFilters {
+  userId?: string;
+  type?: SessionEventType;
+  reason?: string;
+}
+
+export interface EventFeedOptions {
+  /** How often each open feed asks the store for new events. @default 1000 */
+  pollIntervalMs?: number;
+  /** A comment line this often keeps proxies from closing a quiet feed. @default 15000 */
+  heartbeatMs?: number;
+}
+
+/** Cursors of the stores: SQLite/PostgreSQL row ids, Redis stream ids. */
+const CURSOR = /^[0-9]{1,20}(-[0-9]{1,20})?$/;
+export const isFeedCursor = (value: string | undefined): value is string =>
+  value !== undefined && CURSOR.test(value);
+
+/**
+ * The live event feed: server-sent events read from the store's events (not from this node's
+ * memory), so an event recorded by any node reaches every operator's feed within one poll.
+ * Each feed resumes after its cursor: the `Last-Event-ID` the browser sends when it reconnects,
+ * possibly to another node, or the cursor of the page it was opened from, so nothing is missed
+ * or shown twice. A feed ends when its operator session is no longer live (reading the feed is
+ * not activity: an open tab does not keep a session alive past its idle deadline).
+ */
+export function createEventFeed(tessera: Tessera, options: EventFeedOptions = {}) {
+  const { pollIntervalMs = 1000, heartbeatMs = 15_000 } = options;
+  const open = new Set<() => void>();
+
+  return {
+    /** Streams to `reply` (hijacked) until the client goes or the session ends. */
+    stream(
+      reply: FastifyReply,
+      feed: { consoleSessionId: string; filters: FeedFilters; cursor: string | null },
+    ): void {
+      const { filters, consoleSessionId } = feed;
+      let cursor = feed.cursor;
+      // Without a cursor, the feed starts now: only events from this instant on.
+      const since = cursor === null ? tessera.clock.now() - 1000 : undefined;
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string | string[]>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+      });
+      raw.write('retry: 2000\n\n');
+      let busy = false;
+      let closed = false;
+
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(poller);
+        clearInterval(heartbeat);
+        open.delete(close);
+        raw.end();
+      };
+
+      const tick = async () => {
+        if (busy || closed) return;
+        busy = true;
+        try {
+          if ((await tessera.getLiveSession(consoleSessionId)) === null) {
+            raw.write('event: signed-out\ndata: {}\n\n');
+            close();
+            return;
+          }
+          const page = await collectEvents(
+            tessera,
+            {
+              ...(cursor === null ? {} : { after: cursor }),
+              ...(since === undefined ? {} : { since }),
+              ...(filters.userId === undefined ? {} : { userId: filters.userId }),
+              ...(filters.type === undefined ? {} : { type: filters.type }),
+            },
+            1000,
+          );
+          for (const event of page.events) {
+            if (filters.reason !== undefined && event.reason !== filters.reason) continue;
+            if (closed) return;
+            raw.write(
+              `id: ${event.id}\nevent: tessera\ndata: ${JSON.stringify(eventJson(event))}\n\n`,
+            );
+          }
+          if (page.cursor !== null) cursor = page.cursor;
+        } catch {
+          // Store unreachable: say so and try again at the next poll (the browser keeps waiting).
+          if (!closed) raw.write('event: unavailable\ndata: {}\n\n');
+        } finally {
+          busy = false;
+        }
+      };
+
+      const poller = setInterval(() => void tick(), pollIntervalMs);
+      const heartbeat = setInterval(() => {
+        if (!closed) raw.write(': keep-alive\n\n');
+      }, heartbeatMs);
+      open.add(close);
+      raw.on('close', close);
+      void tick();
+    },
+
+    /** Ends every open feed (the server is closing: browsers reconnect to another node). */
+    closeAll(): void {
+      for (const close of [...open]) close();
+    },
+  };
+}
