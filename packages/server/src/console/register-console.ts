@@ -89,6 +89,10 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
     await app.register(formbody, { bodyLimit: 16 * 1024 });
     app.addHook('onRequest', (_request, reply, done) => {
       reply.header('content-security-policy', CONSOLE_CSP);
+      // Not the API's `no-referrer`: with it, browsers send `Origin: null` on the console's own
+      // form posts, and the Origin check could not tell them from a sandboxed page's.
+      // `same-origin` still sends nothing to any other site.
+      reply.header('referrer-policy', 'same-origin');
       reply.header('cross-origin-opener-policy', 'same-origin');
       reply.header('cross-origin-resource-policy', 'same-origin');
       done();
