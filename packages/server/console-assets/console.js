@@ -70,7 +70,11 @@
       action.textContent = ' (' + event.data.action + ')';
       type.appendChild(action);
     }
-    if (event.data && typeof event.data.operator_name === 'string') {
+    if (
+      event.data &&
+      typeof event.data.operator_name === 'string' &&
+      event.data.action !== 'sign_in_failed'
+    ) {
       type.appendChild(document.createElement('br'));
       const by = document.createElement('small');
       by.textContent = 'by ' + event.data.operator_name;

@@ -123,8 +123,9 @@ ${extra ?? ''}
 function eventCells(e: SessionEvent): Html {
   const action =
     typeof e.data['action'] === 'string' ? html` <small>(${e.data['action']})</small>` : '';
+  // A failed sign-in names the account that was tried, not someone who acted.
   const operator =
-    typeof e.data['operator_name'] === 'string'
+    typeof e.data['operator_name'] === 'string' && e.data['action'] !== 'sign_in_failed'
       ? html`<br><small>by ${e.data['operator_name']}</small>`
       : '';
   return html`<td><time datetime="${new Date(e.at).toISOString()}">${formatInstant(e.at)}</time></td>
