@@ -3,6 +3,7 @@ import { auditCommand } from './commands/audit.js';
 import { EVENTS_HELP, eventsCommand } from './commands/events.js';
 import { KEYS_HELP, keysCommand } from './commands/keys.js';
 import { MIGRATE_HELP, migrateCommand } from './commands/migrate.js';
+import { OPERATORS_HELP, operatorsCommand } from './commands/operators.js';
 import { SERVE_HELP, serveCommand } from './commands/serve.js';
 import { SESSIONS_HELP, sessionsCommand } from './commands/sessions.js';
 import { toExitLine, usageError } from './errors.js';
@@ -15,6 +16,7 @@ Tessera: a session authority for mobile and web backends.
 Commands:
   serve                       run the HTTP service
   keys create|list|revoke     manage backend service keys
+  operators create|list|…     manage the console's operators (see \`tessera operators --help\`)
   sessions list|end           list a user's live sessions, end one
   events                      query session events
   migrate                     apply PostgreSQL schema migrations
@@ -30,6 +32,7 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.`;
 const HELP: Record<string, string> = {
   serve: SERVE_HELP,
   keys: KEYS_HELP,
+  operators: OPERATORS_HELP,
   sessions: SESSIONS_HELP,
   events: EVENTS_HELP,
   migrate: MIGRATE_HELP,
@@ -64,6 +67,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await serveCommand(rest, io);
       case 'keys':
         return await keysCommand(rest, io);
+      case 'operators':
+        return await operatorsCommand(rest, io);
       case 'sessions':
         return await sessionsCommand(rest, io);
       case 'events':
@@ -89,7 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         throw usageError('missing command — see `tessera --help`');
       default:
         throw usageError(
-          `unknown command "${command}" — use serve, keys, sessions, events, migrate or audit (see \`tessera --help\`)`,
+          `unknown command "${command}" — use serve, keys, operators, sessions, events, migrate or audit (see \`tessera --help\`)`,
         );
     }
   } catch (error) {

@@ -1,3 +1,5 @@
+import { readSecretFromStdin } from './read-secret.js';
+
 /** Where a command writes and what environment it reads; injected so commands can be tested. */
 export interface CliIo {
   /** Writes one line (a newline is added) to standard output. */
@@ -5,6 +7,11 @@ export interface CliIo {
   /** Writes one line to standard error. */
   err(line: string): void;
   env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Reads a secret (a password): prompted without echo on a terminal, else the first line of
+   * standard input. Never from argv. @default none: commands that need one refuse to run
+   */
+  readSecret?(prompt: string, options?: { confirmPrompt?: string }): Promise<string>;
 }
 
 /** The real process streams. Writes to pipes and files are synchronous on Linux, so nothing is lost at exit. */
@@ -16,4 +23,5 @@ export const processIo: CliIo = {
     process.stderr.write(`${line}\n`);
   },
   env: process.env,
+  readSecret: (prompt, options) => readSecretFromStdin(prompt, options),
 };
