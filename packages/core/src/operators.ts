@@ -65,6 +65,15 @@ export interface OperatorAccounts {
    * unknown name or a locked account), so the time taken does not tell them apart.
    */
   signIn(name: string, password: string): Promise<OperatorSignInResult>;
+  /**
+   * An operator changing its own password: the current one is checked like a sign-in (failures
+   * count), then the new one is set and every other console session of the operator ends
+   * (`password_changed`, ASVS 5.0 7.4.3); `keepSessionId` (the one making the change) stays.
+   */
+  changePassword(
+    operatorId: string,
+    input: { current: string; next: string; keepSessionId: string },
+  ): Promise<OperatorSignInResult & { endedSessions?: number }>;
   /** Re-checks the password of a signed-in operator (step-up); counts failures like a sign-in. */
   verifyPassword(operatorId: string, password: string): Promise<OperatorSignInResult>;
   /** When the operator may try again, or null when not locked at `now`. */
@@ -238,6 +247,24 @@ export function createOperatorAccounts(options: OperatorAccountsOptions): Operat
       const normalized = normalizeOperatorName(name);
       const operator = NAME.test(normalized) ? await store.findOperatorByName(normalized) : null;
       return check(operator, password);
+    },
+
+    async changePassword(operatorId, { current, next, keepSessionId }) {
+      const problem = operatorPasswordProblem(next);
+      if (problem !== null) throw new TesseraError('invalid_argument', problem);
+      const checked = await check(await store.getOperator(operatorId), current);
+      if (!checked.ok) return checked;
+      const now = clock.now();
+      const passwordHash = await hashOperatorPassword(next, scrypt);
+      await store.setOperatorPassword(operatorId, passwordHash, now);
+      const ended = await tessera.endAllForUser(operatorUserId(operatorId), 'password_changed', {
+        exceptSessionId: keepSessionId,
+      });
+      return {
+        ok: true,
+        operator: { ...checked.operator, passwordHash, passwordChangedAt: now },
+        endedSessions: ended.length,
+      };
     },
 
     async verifyPassword(operatorId, password) {

@@ -231,6 +231,11 @@ describe('the console in Chromium', () => {
     assert.match((await page.locator('main').textContent()) ?? '', /high[\s\S]*15 min/);
     await shot('policies');
 
+    // The operator's own sessions, password change and "sign out everywhere".
+    await page.getByRole('link', { name: 'Your account' }).click();
+    assert.match((await page.locator('main').textContent()) ?? '', /\(this one\)/);
+    await shot('account');
+
     // Service keys: created after re-entering the password, shown once, then revoked.
     await page.getByRole('link', { name: 'Service keys' }).click();
     await page.getByLabel('Name').fill('billing-backend');

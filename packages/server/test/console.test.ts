@@ -213,6 +213,22 @@ describe('console sign-in', () => {
     assert.equal((await overview(app, renewed)).statusCode, 303, 'idle for 15 min: signed out');
   });
 
+  test('an expired access token is refreshed behind the cookie and the renewed cookies reach the browser', async () => {
+    const { app, accounts, clock } = await setup();
+    await accounts.create({ name: 'ada', password: PASSWORD });
+    const cookie = cookiesOf(await signIn(app, 'ada', PASSWORD));
+    clock.advance(5 * 60_000); // the high tier's access token lives 5 min
+    const refreshed = await overview(app, cookie);
+    assert.equal(refreshed.statusCode, 200);
+    assert.match(cookiesOf(refreshed), /__Host-tessera-console=tsa_/, 'renewed pair sent');
+    const jar = mergeCookies(cookie, cookiesOf(refreshed));
+    // Past the refresh grace window the rotated-out pair would count as a stolen copy; the
+    // browser holds the renewed one, so the operator stays signed in.
+    clock.advance(31_000);
+    assert.equal((await overview(app, jar)).statusCode, 200);
+    assert.equal((await overview(app, cookie)).statusCode, 303, 'the old pair is reuse: ended');
+  });
+
   test('state-changing requests need the CSRF token; the cookie alone is refused', async () => {
     const { app, accounts, tessera } = await setup();
     await accounts.create({ name: 'ada', password: PASSWORD });

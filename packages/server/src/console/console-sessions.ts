@@ -21,6 +21,8 @@ export interface SignedInOperator {
   operator: OperatorRecord;
   session: SessionView;
   csrfToken: string;
+  /** Renewed token cookies after a transparent refresh: they must reach the browser. */
+  setCookies: string[];
 }
 
 export type ConsoleRefusal =
@@ -120,10 +122,17 @@ export function createConsoleSessions(
           : { kind: 'refused', refusal: result.refusal };
       }
       const { session } = result;
-      const presented = cookieValue(request.headers.cookie, core.cookieNames.csrf) ?? '';
+      // The browser sends the CSRF cookie with every request; a script (or an auditor) may
+      // send the token in the header instead. Either proves the console minted this session.
       const expected = Buffer.from(result.csrfToken);
+      const matches = (presented: string | undefined) =>
+        presented !== undefined &&
+        presented.length === expected.length &&
+        timingSafeEqual(Buffer.from(presented), expected);
+      const header = request.headers[core.csrfHeaderName];
       const minted =
-        presented.length === expected.length && timingSafeEqual(Buffer.from(presented), expected);
+        matches(cookieValue(request.headers.cookie, core.cookieNames.csrf)) ||
+        matches(typeof header === 'string' ? header : undefined);
       const operatorId = session.userId.startsWith(OPERATOR_USER_PREFIX)
         ? session.userId.slice(OPERATOR_USER_PREFIX.length)
         : null;
@@ -133,7 +142,7 @@ export function createConsoleSessions(
         const signedOut = await core.signOut({ method: 'GET', header: () => undefined });
         return { kind: 'signed_out', setCookies: signedOut.ok ? signedOut.setCookies : [] };
       }
-      return { operator, session, csrfToken: result.csrfToken };
+      return { operator, session, csrfToken: result.csrfToken, setCookies: result.setCookies };
     },
   };
 }

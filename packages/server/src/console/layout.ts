@@ -1,6 +1,6 @@
 import { type Html, html } from './html.js';
 
-export type NavKey = 'overview' | 'users' | 'events' | 'policies' | 'keys';
+export type NavKey = 'overview' | 'users' | 'events' | 'policies' | 'keys' | 'account';
 
 const NAV: ReadonlyArray<{ key: NavKey; href: string; label: string }> = [
   { key: 'overview', href: '/console/overview', label: 'Overview' },
@@ -8,6 +8,7 @@ const NAV: ReadonlyArray<{ key: NavKey; href: string; label: string }> = [
   { key: 'events', href: '/console/events', label: 'Live events' },
   { key: 'policies', href: '/console/policies', label: 'Policies' },
   { key: 'keys', href: '/console/keys', label: 'Service keys' },
+  { key: 'account', href: '/console/account', label: 'Your account' },
 ];
 
 export interface LayoutOptions {

@@ -240,3 +240,37 @@ ${stepUpPage({
 })}
 </section>`;
 }
+
+export function accountPage(options: {
+  operatorName: string;
+  sessions: readonly SessionRecord[];
+  currentSessionId: string;
+  csrfToken: string;
+  now: number;
+}): Html {
+  const { sessions, currentSessionId, csrfToken, now } = options;
+  return html`<section aria-labelledby="mine-h">
+<h2 id="mine-h">Your console sessions (${sessions.length})</h2>
+<div class="scroll"><table>
+<thead><tr><th scope="col">Session</th><th scope="col">IP</th><th scope="col">Browser</th><th scope="col">Signed in</th><th scope="col">Idle deadline in</th></tr></thead>
+<tbody>${sessions.map(
+    (
+      s,
+    ) => html`<tr><th scope="row" class="mono">${s.id}${s.id === currentSessionId ? html` <small>(this one)</small>` : ''}</th>
+<td>${s.device.ip ?? '–'}</td><td><small>${s.device.userAgent ?? '–'}</small></td>
+<td>${formatInstant(s.authenticatedAt)}</td><td>${countdown(s.idleExpiresAt, now)}</td></tr>`,
+  )}</tbody></table></div>
+<form method="post" action="/console/account/sign-out-everywhere">${hidden('csrf_token', csrfToken)}
+<button type="submit" class="danger">Sign out everywhere</button></form>
+</section>
+<section aria-labelledby="password-h">
+<h2 id="password-h">Change your password</h2>
+<form class="card" method="post" action="/console/account/password">${hidden('csrf_token', csrfToken)}
+<p><label for="current-password">Current password</label>
+<input id="current-password" name="current_password" type="password" autocomplete="current-password" required maxlength="256"></p>
+<p><label for="new-password">New password (at least 15 characters)</label>
+<input id="new-password" name="new_password" type="password" autocomplete="new-password" required minlength="15" maxlength="256"></p>
+<p><button type="submit">Change the password and end your other sessions</button></p>
+</form>
+</section>`;
+}

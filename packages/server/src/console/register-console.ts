@@ -4,6 +4,7 @@ import {
   createOperatorAccounts,
   END_REASONS,
   EVENT_TYPES,
+  isTesseraError,
   type OperatorAccountsOptions,
   operatorUserId,
   SCOPES,
@@ -30,6 +31,7 @@ import { layout, type NavKey } from './layout.js';
 import { type OperatorAction, recordOperatorAction } from './operator-events.js';
 import { overviewPage } from './overview.js';
 import {
+  accountPage,
   eventsPage,
   keysPage,
   policiesPage,
@@ -173,6 +175,9 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
         refuse(request, reply, result);
         return null;
       }
+      // Without these the browser would keep the rotated-out pair, and the engine would take
+      // it for a stolen copy once the refresh grace window has passed.
+      appendCookies(reply, result.setCookies);
       return result;
     }
 
@@ -225,6 +230,7 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
         operator: signed.operator,
         session: issued.session,
         csrfToken: issued.csrfToken,
+        setCookies: [],
       };
       await record(renewed, request, 'stepped_up');
       return renewed;
@@ -305,6 +311,8 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
         if ('refusal' in issued)
           return refuse(request, reply, { kind: 'refused', refusal: issued.refusal });
         appendCookies(reply, issued.setCookies);
+        // Also in a header, for a script (or `tessera audit`) that signs in without a page.
+        reply.header('x-csrf-token', issued.csrfToken);
         await recordOperatorAction(
           tessera,
           {
@@ -533,6 +541,80 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
         return reply;
       },
     );
+
+    app.get<{ Querystring: Record<string, unknown> }>('/account', hide, async (request, reply) => {
+      const signed = await signedIn(request, reply);
+      if (!signed) return reply;
+      const notice = formField(request.query, 'notice', 200);
+      return accountView(reply, signed, notice ? { notice } : {});
+    });
+
+    async function accountView(
+      reply: Reply,
+      signed: SignedInOperator,
+      extra: Parameters<typeof page>[5] = {},
+    ) {
+      const mine = await tessera.listForUser(operatorUserId(signed.operator.id));
+      return page(
+        reply,
+        signed,
+        'account',
+        'Your account',
+        accountPage({
+          operatorName: signed.operator.name,
+          sessions: mine,
+          currentSessionId: signed.session.sessionId,
+          csrfToken: signed.csrfToken,
+          now: tessera.clock.now(),
+        }),
+        extra,
+      );
+    }
+
+    app.post('/account/password', hide, async (request, reply) => {
+      const signed = await signedIn(request, reply);
+      if (!signed) return reply;
+      const current = formField(request.body, 'current_password', 1024) ?? '';
+      const next = formField(request.body, 'new_password', 1024) ?? '';
+      let changed: Awaited<ReturnType<typeof accounts.changePassword>>;
+      try {
+        changed = await accounts.changePassword(signed.operator.id, {
+          current,
+          next,
+          keepSessionId: signed.session.sessionId,
+        });
+      } catch (error) {
+        if (!isTesseraError(error, 'invalid_argument')) throw error;
+        return accountView(reply, signed, {
+          status: 400,
+          error: `${error.message}. Nothing changed.`,
+        });
+      }
+      if (!changed.ok) {
+        await record(signed, request, 'change_password_failed', {}, { cause: changed.reason });
+        return accountView(reply, signed, { status: 401, error: STEP_UP_FAILURE });
+      }
+      await record(signed, request, 'changed_password', {}, { ended: changed.endedSessions ?? 0 });
+      return reply
+        .code(303)
+        .header(
+          'location',
+          `/console/account${query({ notice: `Password changed; ended ${changed.endedSessions ?? 0} other session(s).` })}`,
+        )
+        .send();
+    });
+
+    app.post('/account/sign-out-everywhere', hide, async (request, reply) => {
+      const signed = await signedIn(request, reply);
+      if (!signed) return reply;
+      const ended = await tessera.endAllForUser(operatorUserId(signed.operator.id), 'logout_all');
+      await record(signed, request, 'signed_out_everywhere', {}, { ended: ended.length });
+      const core = await sessions.cookies();
+      // The session is already ended: signing out now only clears this browser's cookies.
+      const cleared = await core.signOut({ method: 'GET', header: () => undefined });
+      if (cleared.ok) appendCookies(reply, cleared.setCookies);
+      return reply.code(303).header('location', '/console/sign-in').send();
+    });
 
     app.get('/policies', hide, async (request, reply) => {
       const signed = await signedIn(request, reply);
