@@ -169,6 +169,19 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
       'turns DPoP server nonces on (RFC 9449 §8): a secret of ≥ 32 bytes, the same on every node',
   },
   {
+    path: 'console.enabled',
+    kind: { type: 'boolean' },
+    defaultValue: true,
+    description: 'serve the operator console at /console (operators: `tessera operators`)',
+  },
+  {
+    path: 'console.sign_in_per_minute',
+    kind: { type: 'integer', min: 1, max: 1_000_000 },
+    defaultValue: 20,
+    description:
+      'console sign-in attempts per client IP per minute (per node), besides the per-operator lock-out',
+  },
+  {
     path: 'migrate_on_start',
     kind: { type: 'boolean' },
     defaultValue: true,

@@ -41,6 +41,8 @@ export interface TesseraConfig {
   /** The service's public URL, for DPoP `htu` checks; undefined: rebuilt from each request. */
   publicUrl: string | undefined;
   dpop: { maxAgeSeconds: number; nonceSecret: string | undefined };
+  /** The operator console at /console. */
+  console: { enabled: boolean; signInPerMinute: number };
 }
 
 /** Values from command-line flags, by JSON path: strings as typed, booleans for switches. */
@@ -196,6 +198,10 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
     dpop: {
       maxAgeSeconds: read('dpop.max_age_seconds') as number,
       nonceSecret: read('dpop.nonce_secret') as string | undefined,
+    },
+    console: {
+      enabled: read('console.enabled') as boolean,
+      signInPerMinute: read('console.sign_in_per_minute') as number,
     },
   };
 }

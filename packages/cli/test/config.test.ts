@@ -106,6 +106,8 @@ describe('configuration', () => {
       TESSERA_PUBLIC_URL: 'https://auth.example.com',
       TESSERA_DPOP_MAX_AGE_SECONDS: '30',
       TESSERA_DPOP_NONCE_SECRET: 'n'.repeat(32),
+      TESSERA_CONSOLE_ENABLED: 'false',
+      TESSERA_CONSOLE_SIGN_IN_PER_MINUTE: '7',
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -141,6 +143,7 @@ describe('configuration', () => {
     assert.equal(config.migrateOnStart, false);
     assert.equal(config.publicUrl, 'https://auth.example.com');
     assert.deepEqual(config.dpop, { maxAgeSeconds: 30, nonceSecret: 'n'.repeat(32) });
+    assert.deepEqual(config.console, { enabled: false, signInPerMinute: 7 });
   });
 
   test('the session cache is on by default for SQLite only, can be switched, and its age is bounded', () => {

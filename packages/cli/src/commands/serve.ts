@@ -141,6 +141,10 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
         maxAgeSeconds: config.dpop.maxAgeSeconds,
         ...(config.dpop.nonceSecret === undefined ? {} : { nonceSecret: config.dpop.nonceSecret }),
       },
+      console: {
+        enabled: config.console.enabled,
+        signInPerMinute: config.console.signInPerMinute,
+      },
     });
   } catch (error) {
     await engine.close();
