@@ -187,6 +187,12 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
         'Create narrower keys with `tessera keys create --name NAME --scopes sessions:write,introspect`.',
       );
     }
+    if (config.console.enabled) {
+      const noOperator = (await tessera.store.listOperators()).length === 0;
+      io.out(
+        `Operator console: ${url}/console${noOperator ? ' (no operator yet: `tessera operators create NAME`)' : ''}`,
+      );
+    }
   } catch (error) {
     await stop();
     throw error;
