@@ -280,6 +280,94 @@ describe('console sign-in', () => {
     );
   });
 
+  test('sign-in attempts are limited per client IP, with an HTML 429 and Retry-After', async () => {
+    const tessera = createTessera({ store: createMemoryStore() });
+    const app = await buildServer({
+      tessera,
+      logger: false,
+      purgeIntervalSeconds: 0,
+      console: { accounts: { scrypt: SCRYPT }, signInPerMinute: 3 },
+    });
+    const statuses = [];
+    for (let i = 0; i < 4; i += 1)
+      statuses.push((await signIn(app, 'ada', 'whatever it is')).statusCode);
+    assert.deepEqual(statuses, [401, 401, 401, 429]);
+    const limited = await signIn(app, 'ada', 'whatever it is');
+    assert.equal(limited.statusCode, 429);
+    assert.ok(limited.headers['retry-after']);
+    assert.match(limited.headers['content-type'] as string, /text\/html/);
+  });
+
+  test('malformed console requests get a 4xx (or a redirect), never a 5xx, and change nothing', async () => {
+    const { app, accounts, tessera } = await setup();
+    await accounts.create({ name: 'ada', password: PASSWORD });
+    const cookie = cookiesOf(await signIn(app, 'ada', PASSWORD));
+    const token =
+      /name="csrf_token" value="([^"]+)"/.exec((await overview(app, cookie)).body)?.[1] ?? '';
+    const victim = await tessera.create({ userId: 'alice' });
+    const routes = [
+      '/console/sign-in',
+      '/console/sign-out',
+      '/console/sessions/end',
+      '/console/devices/end',
+      '/console/users/end-all',
+      '/console/keys',
+      '/console/keys/revoke',
+      '/console/account/password',
+      '/console/account/sign-out-everywhere',
+    ];
+    const bodies: Array<{ type: string; payload: string }> = [
+      { type: 'application/x-www-form-urlencoded', payload: '' },
+      {
+        type: 'application/x-www-form-urlencoded',
+        payload: `csrf_token=${token}&session_id=%E0%A4%A`,
+      },
+      {
+        type: 'application/x-www-form-urlencoded',
+        payload: `csrf_token=${token}&session_id=a&session_id=b&user_id[]=x`,
+      },
+      {
+        type: 'application/x-www-form-urlencoded',
+        payload: `csrf_token=${token}&name=${'n'.repeat(5000)}&scopes=root`,
+      },
+      {
+        type: 'application/x-www-form-urlencoded',
+        payload: `csrf_token=${token}&password=${'p'.repeat(20_000)}`,
+      },
+      { type: 'application/json', payload: '[1,2,3]' },
+      { type: 'application/json', payload: `{"csrf_token":"${token}","session_id":{"$gt":""}}` },
+      { type: 'application/json', payload: '{"__proto__":{"admin":true}}' },
+      { type: 'text/plain', payload: 'hello' },
+      { type: 'application/x-www-form-urlencoded', payload: 'a=%' },
+    ];
+    for (const url of routes) {
+      for (const body of bodies) {
+        for (const headers of [{}, { cookie }]) {
+          const answer = await app.inject({
+            method: 'POST',
+            url,
+            headers: { 'content-type': body.type, ...headers },
+            payload: body.payload,
+          });
+          assert.ok(
+            answer.statusCode >= 300 && answer.statusCode < 500,
+            `${url} ${body.payload.slice(0, 40)}: ${answer.statusCode} ${answer.body.slice(0, 200)}`,
+          );
+        }
+      }
+    }
+    for (const url of [
+      '/console/users?user_id[]=a',
+      '/console/events?type=nope&reason=%00',
+      '/console/users?user_id=%ZZ',
+    ]) {
+      const answer = await app.inject({ method: 'GET', url, headers: { cookie } });
+      assert.ok(answer.statusCode < 500, `${url}: ${answer.statusCode}`);
+    }
+    assert.equal((await tessera.validate(victim.accessToken)).ok, true, 'nothing ended');
+    assert.equal((await tessera.listServiceKeys()).length, 0, 'no key created');
+  });
+
   test('with the store unreachable the console answers 503 and lets nobody in (fail closed)', async () => {
     const inner = createMemoryStore();
     let down = false;

@@ -107,15 +107,17 @@ export function stepUpPage(options: {
   fields: Record<string, string>;
   csrfToken: string;
   extra?: Html;
+  /** Focus the password field (a page that is only this prompt). @default true */
+  autofocus?: boolean;
 }): Html {
-  const { action, what, fields, csrfToken, extra } = options;
+  const { action, what, fields, csrfToken, extra, autofocus = true } = options;
   return html`<form class="card" method="post" action="${action}">
 <p>To ${what}, confirm it is you: enter your password again.</p>
 ${hidden('csrf_token', csrfToken)}
 ${Object.entries(fields).map(([name, value]) => hidden(name, value))}
 ${extra ?? ''}
 <p><label for="step-up-password">Your password</label>
-<input id="step-up-password" name="password" type="password" autocomplete="current-password" required maxlength="256" autofocus></p>
+<input id="step-up-password" name="password" type="password" autocomplete="current-password" required maxlength="256"${autofocus ? html` autofocus` : ''}></p>
 <p><button type="submit" class="danger">Confirm and ${what}</button></p>
 </form>`;
 }
@@ -232,6 +234,7 @@ ${stepUpPage({
   what: 'create the key',
   fields: {},
   csrfToken,
+  autofocus: false,
   extra: html`<p><label for="key-name">Name</label><input id="key-name" name="name" required maxlength="100" placeholder="billing-backend"></p>
 <fieldset><legend>Scopes</legend>${SCOPES.map(
     (scope) =>

@@ -206,17 +206,17 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
       request: FastifyRequest,
       reply: Reply,
       signed: SignedInOperator,
-      prompt: (error?: string) => Reply,
+      prompt: (error?: string) => unknown,
     ): Promise<SignedInOperator | null> {
       const password = formField(request.body, 'password', 1024);
       if (password === undefined || password === '') {
-        prompt();
+        await prompt();
         return null;
       }
       const checked = await accounts.verifyPassword(signed.operator.id, password);
       if (!checked.ok) {
         await record(signed, request, 'step_up_failed', {}, { cause: checked.reason });
-        prompt(STEP_UP_FAILURE);
+        await prompt(STEP_UP_FAILURE);
         return null;
       }
       const core = await sessions.cookies();
@@ -668,15 +668,11 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
             'A key needs a name (1–100 characters) and at least one known scope. Nothing was created.',
         });
       }
-      const renewed = await stepUp(
-        request,
-        reply,
-        signed,
-        (error) =>
-          void keysView(reply, signed, {
-            status: 401,
-            error: error ?? 'Enter your password to create a key.',
-          }) as unknown as Reply,
+      const renewed = await stepUp(request, reply, signed, (error) =>
+        keysView(reply, signed, {
+          status: 401,
+          error: error ?? 'Enter your password to create a key.',
+        }),
       );
       if (!renewed) return reply;
       const created = await tessera.createServiceKey({ name, scopes });
