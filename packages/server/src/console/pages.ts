@@ -112,10 +112,10 @@ export function stepUpPage(options: {
 }): Html {
   const { action, what, fields, csrfToken, extra, autofocus = true } = options;
   return html`<form class="card" method="post" action="${action}">
-<p>To ${what}, confirm it is you: enter your password again.</p>
 ${hidden('csrf_token', csrfToken)}
 ${Object.entries(fields).map(([name, value]) => hidden(name, value))}
 ${extra ?? ''}
+<p>To ${what}, confirm it is you: enter your password again.</p>
 <p><label for="step-up-password">Your password</label>
 <input id="step-up-password" name="password" type="password" autocomplete="current-password" required maxlength="256"${autofocus ? html` autofocus` : ''}></p>
 <p><button type="submit" class="danger">Confirm and ${what}</button></p>
