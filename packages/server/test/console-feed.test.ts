@@ -3,8 +3,11 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import {
+  createMemoryStore,
   createOperatorAccounts,
   createTessera,
+  matchesEventQuery,
+  type SessionEvent,
   type SessionStore,
   type Tessera,
 } from '@tessera/core';
@@ -187,3 +190,84 @@ for (const [name, make] of [
     });
   });
 }
+
+describe('console live feed ordering', () => {
+  test('an event that becomes visible after a later one (a late commit) is still streamed, once', async () => {
+    // A store whose events can be written but not yet visible, as a PostgreSQL insert whose
+    // sequence number was taken before another's but that commits after it.
+    const inner = createMemoryStore();
+    const pending = new Set<string>();
+    let holdNext = false;
+    const store: SessionStore = {
+      ...inner,
+      async appendEvent(event) {
+        const stored = await inner.appendEvent(event);
+        if (holdNext) pending.add(stored.id);
+        holdNext = false;
+        return stored;
+      },
+      async queryEvents(query) {
+        const page = await inner.queryEvents({ ...query, limit: 10_000 });
+        const visible = page.events.filter(
+          (e: SessionEvent) => !pending.has(e.id) && matchesEventQuery(e, query),
+        );
+        return { events: visible.slice(0, query.limit ?? 100), nextCursor: null };
+      },
+    };
+    const tessera = createTessera({ store });
+    const app = await buildServer({
+      tessera,
+      logger: false,
+      purgeIntervalSeconds: 0,
+      console: { accounts: { scrypt: SCRYPT }, feed: { pollIntervalMs: 50 } },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const feed = new AbortController();
+    try {
+      await createOperatorAccounts({ tessera, scrypt: SCRYPT }).create({
+        name: 'ada',
+        password: PASSWORD,
+      });
+      const signedIn = await fetch(`${url}/console/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url },
+        body: new URLSearchParams({ name: 'ada', password: PASSWORD }),
+      });
+      const stream = await fetch(`${url}/console/events/stream?user_id=late`, {
+        headers: { cookie: cookieOf(signedIn) },
+        signal: feed.signal,
+      });
+      const reader = (stream.body as ReadableStream<Uint8Array>).getReader();
+      const decoder = new TextDecoder();
+      let received = '';
+      const waitFor = async (pattern: RegExp) => {
+        const deadline = Date.now() + 10_000;
+        while (!pattern.test(received)) {
+          if (Date.now() > deadline) throw new Error(`no ${pattern} in:\n${received}`);
+          const { value, done } = await reader.read();
+          if (done) throw new Error('the feed ended');
+          received += decoder.decode(value, { stream: true });
+        }
+      };
+      await waitFor(/^retry: /m);
+      holdNext = true;
+      const first = await tessera.create({ userId: 'late', device: { id: 'first' } });
+      const second = await tessera.create({ userId: 'late', device: { id: 'second' } });
+      await waitFor(new RegExp(second.session.id));
+      assert.equal(received.includes(first.session.id), false, 'not visible yet');
+      pending.clear(); // the earlier write commits now
+      await waitFor(new RegExp(first.session.id));
+      // A third event marks a later poll: a duplicate of either would have come before it.
+      const third = await tessera.create({ userId: 'late', device: { id: 'third' } });
+      await waitFor(new RegExp(third.session.id));
+      const count = (id: string) => received.split(`"session_id":"${id}"`).length - 1;
+      assert.equal(count(first.session.id), 1, 'streamed once');
+      assert.equal(count(second.session.id), 1, 'streamed once');
+    } finally {
+      feed.abort();
+      await app.close();
+    }
+  });
+});

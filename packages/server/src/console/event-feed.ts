@@ -16,6 +16,9 @@ export interface EventFeedOptions {
   heartbeatMs?: number;
 }
 
+/** How long after its instant an event may still become visible below a later id. */
+const SETTLE_MS = 2000;
+
 /** Cursors of the stores: SQLite/PostgreSQL row ids, Redis stream ids. */
 const CURSOR = /^[0-9]{1,20}(-[0-9]{1,20})?$/;
 export const isFeedCursor = (value: string | undefined): value is string =>
@@ -40,7 +43,13 @@ export function createEventFeed(tessera: Tessera, options: EventFeedOptions = {}
       feed: { consoleSessionId: string; filters: FeedFilters; cursor: string | null },
     ): void {
       const { filters, consoleSessionId } = feed;
-      let cursor = feed.cursor;
+      // Re-read from `settled` at every poll: ids are handed out when an event is written but
+      // become visible when it commits, so on PostgreSQL a lower id can appear after a higher
+      // one was read. Events younger than SETTLE_MS are read again (and `sent` keeps them from
+      // being streamed twice) until that can no longer happen; only then does `settled` pass them.
+      let settled = feed.cursor;
+      let sent = new Set<string>();
+      const cursor = feed.cursor;
       // Without a cursor, the feed starts now: only events from this instant on.
       const since = cursor === null ? tessera.clock.now() - 1000 : undefined;
       reply.hijack();
@@ -76,21 +85,35 @@ export function createEventFeed(tessera: Tessera, options: EventFeedOptions = {}
           const page = await collectEvents(
             tessera,
             {
-              ...(cursor === null ? {} : { after: cursor }),
+              ...(settled === null ? {} : { after: settled }),
               ...(since === undefined ? {} : { since }),
               ...(filters.userId === undefined ? {} : { userId: filters.userId }),
               ...(filters.type === undefined ? {} : { type: filters.type }),
             },
-            1000,
+            5000,
           );
           for (const event of page.events) {
+            if (sent.has(event.id)) continue;
             if (filters.reason !== undefined && event.reason !== filters.reason) continue;
             if (closed) return;
             raw.write(
               `id: ${event.id}\nevent: tessera\ndata: ${JSON.stringify(eventJson(event))}\n\n`,
             );
           }
-          if (page.cursor !== null) cursor = page.cursor;
+          // Settle the oldest run of events past SETTLE_MS; keep the younger ones' ids.
+          const young = tessera.clock.now() - SETTLE_MS;
+          let settledUpTo = -1;
+          while (
+            settledUpTo + 1 < page.events.length &&
+            (page.events[settledUpTo + 1] as { at: number }).at < young
+          ) {
+            settledUpTo += 1;
+          }
+          if (settledUpTo >= 0) settled = (page.events[settledUpTo] as { id: string }).id;
+          else if (page.events.length === 0 && page.truncated && page.cursor !== null) {
+            settled = page.cursor; // a long stretch without a match (Redis scans in chunks)
+          }
+          sent = new Set(page.events.slice(settledUpTo + 1).map((e) => e.id));
         } catch {
           // Store unreachable: say so and try again at the next poll (the browser keeps waiting).
           if (!closed) raw.write('event: unavailable\ndata: {}\n\n');
