@@ -50,6 +50,39 @@ async function startNode(file: string): Promise<Node> {
   };
 }
 
+/**
+ * Run in the page (a string: the test runner's transpiler would add helpers the page lacks):
+ * every field has a label, every button and link a name, and every visible text has a contrast
+ * of at least 4.5:1 against its background (WCAG 2.2 SC 1.4.3).
+ */
+const PAGE_CHECK = `(() => {
+  const found = [];
+  const channel = (c) => { const v = c / 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).map(Number);
+  const luminance = (c) => 0.2126 * channel(c[0] || 0) + 0.7152 * channel(c[1] || 0) + 0.0722 * channel(c[2] || 0);
+  const background = (element) => {
+    for (let e = element; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor);
+      if (c[3] === undefined || c[3] > 0) return c;
+    }
+    return [255, 255, 255];
+  };
+  for (const field of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if ((!field.labels || field.labels.length === 0) && !field.getAttribute('aria-label')) found.push('no label: ' + field.outerHTML.slice(0, 80));
+  }
+  for (const control of document.querySelectorAll('button, a')) {
+    if ((control.textContent || '').trim() === '' && !control.getAttribute('aria-label')) found.push('no name: ' + control.outerHTML.slice(0, 80));
+  }
+  for (const element of document.querySelectorAll('main p, main td, main th, main small, main a, main label, main button, nav a, h1, h2, legend, figcaption')) {
+    if (!(element.textContent || '').trim() || element.offsetParent === null) continue;
+    const a = luminance(rgb(getComputedStyle(element).color));
+    const b = luminance(background(element));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) found.push('contrast ' + ratio.toFixed(2) + ': ' + element.outerHTML.slice(0, 80));
+  }
+  return found;
+})()`;
+
 describe('the console in Chromium', () => {
   let dir: string;
   let nodeA: Node;
@@ -294,6 +327,47 @@ describe('the console in Chromium', () => {
     await feed.getByText('Your console session has ended').waitFor();
     await feed.close();
     assert.deepEqual(cspViolations, [], 'no CSP violation on any page');
+  });
+
+  test('every page works by keyboard, labels every field, and keeps text contrast at 4.5:1 or more in both colour schemes', async () => {
+    await createSession('carol', { id: 'carol-phone', name: 'Carol phone', platform: 'android' });
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const themed = await browser.newContext({ colorScheme });
+      const tab = await themed.newPage();
+      await tab.goto(`${nodeA.url}/console/sign-in`);
+      // Keyboard only: the name field has the focus, Tab goes to the password, Enter submits.
+      assert.equal(await tab.evaluate(() => document.activeElement?.id), 'name');
+      await tab.keyboard.type('ada');
+      await tab.keyboard.press('Tab');
+      await tab.keyboard.type(PASSWORD);
+      await tab.keyboard.press('Enter');
+      await tab.waitForURL('**/console/overview');
+      // On every page the first Tab reaches the skip link, which moves the focus to the content.
+      await tab.keyboard.press('Tab');
+      assert.equal(
+        await tab.evaluate(() => document.activeElement?.textContent),
+        'Skip to content',
+      );
+      await tab.keyboard.press('Enter');
+      assert.equal(await tab.evaluate(() => document.activeElement?.id), 'main');
+      for (const path of [
+        '/console/overview',
+        '/console/users?user_id=carol',
+        '/console/users/end-all?user_id=carol',
+        '/console/events',
+        '/console/policies',
+        '/console/keys',
+        '/console/account',
+      ]) {
+        await tab.goto(`${nodeA.url}${path}`);
+        const problems = (await tab.evaluate(PAGE_CHECK)) as string[];
+        if (colorScheme === 'dark' && path === '/console/overview') {
+          await tab.screenshot({ path: join(SCREENSHOTS, 'overview-dark.png'), fullPage: true });
+        }
+        assert.deepEqual(problems, [], `${colorScheme} ${path}`);
+      }
+      await themed.close();
+    }
   });
 
   test('a cross-site page cannot act through the console, and a request without the CSRF token is refused', async () => {
