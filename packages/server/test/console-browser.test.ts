@@ -336,7 +336,7 @@ describe('the console in Chromium', () => {
       const tab = await themed.newPage();
       await tab.goto(`${nodeA.url}/console/sign-in`);
       // Keyboard only: the name field has the focus, Tab goes to the password, Enter submits.
-      assert.equal(await tab.evaluate(() => document.activeElement?.id), 'name');
+      assert.equal(await tab.evaluate('document.activeElement?.id'), 'name');
       await tab.keyboard.type('ada');
       await tab.keyboard.press('Tab');
       await tab.keyboard.type(PASSWORD);
@@ -345,11 +345,11 @@ describe('the console in Chromium', () => {
       // On every page the first Tab reaches the skip link, which moves the focus to the content.
       await tab.keyboard.press('Tab');
       assert.equal(
-        await tab.evaluate(() => document.activeElement?.textContent),
+        await tab.evaluate('document.activeElement?.textContent'),
         'Skip to content',
       );
       await tab.keyboard.press('Enter');
-      assert.equal(await tab.evaluate(() => document.activeElement?.id), 'main');
+      assert.equal(await tab.evaluate('document.activeElement?.id'), 'main');
       for (const path of [
         '/console/overview',
         '/console/users?user_id=carol',
