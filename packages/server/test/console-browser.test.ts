@@ -344,10 +344,7 @@ describe('the console in Chromium', () => {
       await tab.waitForURL('**/console/overview');
       // On every page the first Tab reaches the skip link, which moves the focus to the content.
       await tab.keyboard.press('Tab');
-      assert.equal(
-        await tab.evaluate('document.activeElement?.textContent'),
-        'Skip to content',
-      );
+      assert.equal(await tab.evaluate('document.activeElement?.textContent'), 'Skip to content');
       await tab.keyboard.press('Enter');
       assert.equal(await tab.evaluate('document.activeElement?.id'), 'main');
       for (const path of [
