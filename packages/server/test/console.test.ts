@@ -266,6 +266,8 @@ describe('console sign-in', () => {
       assert.equal(answer.headers['content-security-policy'], CONSOLE_CSP, url);
       assert.equal(answer.headers['x-frame-options'], 'DENY');
     }
+    const openapi = await app.inject({ method: 'GET', url: '/openapi.json' });
+    assert.doesNotMatch(openapi.body, /\/console/, 'console routes stay out of the API document');
     const api = await app.inject({ method: 'GET', url: '/healthz' });
     assert.equal(
       api.headers['content-security-policy'],

@@ -333,6 +333,9 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
       const result = await core.signOut(consoleRequestView(request, core.csrfHeaderName));
       if (!result.ok) return refuse(request, reply, { kind: 'refused', refusal: result.refusal });
       appendCookies(reply, result.setCookies);
+      // ASVS 5.0 14.3.1: nothing of the session stays in the browser (its cookies go by Set-Cookie;
+      // not "cookies" here, which would also clear other apps' cookies on a shared host).
+      reply.header('clear-site-data', '"cache", "storage"');
       await record(signed, request, 'signed_out');
       return reply.code(303).header('location', '/console/sign-in').send();
     });
