@@ -122,6 +122,10 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
     const hide = { schema: { hide: true } };
 
     function sendPage(reply: Reply, status: number, page: Parameters<typeof layout>[0]): Reply {
+      // RFC 9110 §15.5.2: a 401 names how to authenticate (here: the console's sign-in cookie).
+      if (status === 401 && !reply.hasHeader('www-authenticate')) {
+        reply.header('www-authenticate', 'Cookie realm="tessera-console"');
+      }
       return reply.code(status).type('text/html; charset=utf-8').send(layout(page));
     }
 
