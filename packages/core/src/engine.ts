@@ -2,6 +2,7 @@ import { type Clock, systemClock } from './clock.js';
 import { isJwkThumbprint } from './dpop.js';
 import { TesseraError } from './errors.js';
 import { guardStore } from './guarded-store.js';
+import { createNodeLease, supportsNodeLeases } from './node-lease.js';
 import { type PolicyTier, resolvePolicies } from './policy.js';
 import { openSuccessor, sealSuccessor, type TokenPair } from './seal.js';
 import { createSessionCache, type SessionCacheOptions } from './session-cache.js';
@@ -53,11 +54,13 @@ export interface TesseraOptions {
   /** Called after every recorded event (metrics, streaming). Must not throw. */
   onEvent?: (event: SessionEvent) => void;
   /**
-   * A node-local cache of validated sessions, for stores with an invalidation channel (Redis,
-   * PostgreSQL); it is always off for stores without one. Off by default: with it, a revocation
-   * reaches other nodes within the channel's delivery time (milliseconds) rather than at once,
-   * and a store that has just crashed is noticed only when the channel drops, so validations can
-   * be answered for those few milliseconds. Turn it on when the throughput is worth that.
+   * A node-local cache of validated sessions, for stores with an invalidation channel (SQLite,
+   * Redis, PostgreSQL, memory); always off for stores without one. Exact on every bundled
+   * store: on SQLite `PRAGMA data_version` is asked before every cached answer; on the others
+   * the node holds a lease and every end or rotation on any node returns only once each node
+   * with a live lease dropped the session, or its lease ran out (`node-lease.ts`). Whatever
+   * this option says, an engine on a store with node leases waits for the other nodes after
+   * its own ends, so that their caches never accept what it ended.
    * @default false
    */
   cache?: SessionCacheOptions | false;
@@ -227,7 +230,23 @@ export function createTessera(options: TesseraOptions): Tessera {
   checkInteger('event_retention_days', eventRetentionDays, 1, 3650);
   checkInteger('touch_interval_seconds', touchIntervalSeconds, 0, 3600);
   const graceMs = refreshGraceSeconds * 1000;
-  const cache = cacheOptions === false ? null : createSessionCache(store, cacheOptions);
+  // The waiting side of the lease protocol runs on every engine of a store that has leases,
+  // the holding side only where this engine caches.
+  const lease = supportsNodeLeases(store)
+    ? createNodeLease(store, {
+        hold: cacheOptions !== false,
+        ...(cacheOptions && cacheOptions.leaseMs !== undefined
+          ? { leaseMs: cacheOptions.leaseMs }
+          : {}),
+      })
+    : null;
+  const cache = cacheOptions === false ? null : createSessionCache(store, cacheOptions, lease);
+
+  /** Drops ended or rotated sessions here, then waits until no other node can accept them. */
+  function settle(sessionIds: string[]): Promise<void> {
+    for (const id of sessionIds) cache?.drop(id);
+    return lease ? lease.settle(sessionIds) : Promise.resolve();
+  }
 
   function tierOf(session: SessionRecord): PolicyTier {
     // A session keeps the tier it was created with; if that tier was removed from the
@@ -257,15 +276,21 @@ export function createTessera(options: TesseraOptions): Tessera {
 
   async function endOne(session: SessionRecord, reason: EndReason, at: number) {
     const ended = await store.endSession(session.id, reason, at);
-    cache?.drop(session.id);
-    if (ended) await record('session.ended', ended, at, reason);
+    if (!ended) {
+      cache?.drop(session.id);
+      return ended;
+    }
+    // The end is acknowledged only when no node can accept the session any more.
+    await Promise.all([settle([ended.id]), record('session.ended', ended, at, reason)]);
     return ended;
   }
 
   async function endMany(ended: SessionRecord[], reason: EndReason, at: number) {
-    for (const session of ended) {
-      cache?.drop(session.id);
-      await record('session.ended', session, at, reason);
+    const settled = settle(ended.map((session) => session.id));
+    try {
+      for (const session of ended) await record('session.ended', session, at, reason);
+    } finally {
+      await settled;
     }
     return ended;
   }
@@ -358,8 +383,12 @@ export function createTessera(options: TesseraOptions): Tessera {
       ...(stepUp ? { authenticatedAt: now, authMethods: stepUp.authMethods } : {}),
     };
     const swapped = await store.rotateSession(session.id, session.generation, patch);
-    cache?.drop(session.id);
-    if (!swapped) return null;
+    if (!swapped) {
+      cache?.drop(session.id);
+      return null;
+    }
+    // The old access token must be refused everywhere before the new pair is handed out.
+    await settle([session.id]);
     const next: SessionRecord = { ...session, ...patch };
     return { session: next, pair };
   }
@@ -678,6 +707,7 @@ export function createTessera(options: TesseraOptions): Tessera {
 
     async close() {
       await cache?.close();
+      await lease?.close();
     },
   };
   return tessera;

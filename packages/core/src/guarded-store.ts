@@ -33,6 +33,15 @@ const STORE_VERBS = [
   'close',
 ] as const satisfies readonly (keyof SessionStore)[];
 
+/** Optional verbs (node leases), guarded the same way when the adapter has them. */
+const OPTIONAL_VERBS = [
+  'renewNodeLease',
+  'releaseNodeLease',
+  'deliverInvalidation',
+  'ackInvalidations',
+  'unackedNodes',
+] as const satisfies readonly (keyof SessionStore)[];
+
 /**
  * Wraps a store so that every failure it reports reaches callers as a `TesseraError` with code
  * `store_unavailable` (unless the adapter already chose a code). Drivers throw their own error
@@ -48,7 +57,8 @@ export function guardStore(store: SessionStore): SessionStore {
     });
   };
   const guarded: Record<string, unknown> = {};
-  for (const name of STORE_VERBS) {
+  const present = OPTIONAL_VERBS.filter((name) => typeof store[name] === 'function');
+  for (const name of [...STORE_VERBS, ...present]) {
     const verb = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = (...args: unknown[]) => {
       try {

@@ -34,7 +34,16 @@ export type {
 export { createTessera } from './engine.js';
 export type { TesseraErrorCode } from './errors.js';
 export { isTesseraError, TesseraError } from './errors.js';
+export type { MemoryStoreOptions } from './memory-store.js';
 export { createMemoryStore } from './memory-store.js';
+export type { DecodedMessage, NodeLease, NodeLeaseOptions } from './node-lease.js';
+export {
+  createNodeLease,
+  decodeInvalidationMessage,
+  encodeAckMessage,
+  encodeInvalidationMessage,
+  supportsNodeLeases,
+} from './node-lease.js';
 export type { ScryptParameters } from './operator-password.js';
 export {
   DEFAULT_SCRYPT,
@@ -65,6 +74,9 @@ export type {
   EndSelector,
   InvalidationChannel,
   InvalidationEvents,
+  LeaseHolder,
+  LeaseRenewal,
+  NodeInvalidation,
   RotationPatch,
   SessionStore,
 } from './store.js';

@@ -1,4 +1,6 @@
+import { type Clock, systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
+import { memoryNodeLeases } from './memory-node-leases.js';
 import { type EndSelector, matchesEventQuery, type SessionStore } from './store.js';
 import type {
   EventPage,
@@ -8,14 +10,22 @@ import type {
   SessionRecord,
 } from './types.js';
 
+export interface MemoryStoreOptions {
+  /** The clock of node leases (the "store's clock"). @default systemClock */
+  clock?: Clock;
+}
+
 /**
  * A store in process memory: for tests and for single-process experiments. Everything is lost
- * when the process exits, so a server never defaults to it.
+ * when the process exits, so a server never defaults to it. Several engines on one memory
+ * store behave as several nodes on one shared store: invalidation channel and node leases
+ * included.
  *
  * @example
  * const tessera = createTessera({ store: createMemoryStore() });
  */
-export function createMemoryStore(): SessionStore {
+export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStore {
+  const leases = memoryNodeLeases(options.clock ?? systemClock);
   const sessions = new Map<string, SessionRecord>();
   const byAccess = new Map<string, string>();
   const byRefresh = new Map<string, { sessionId: string; generation: number }>();
@@ -45,6 +55,7 @@ export function createMemoryStore(): SessionStore {
   function end(session: SessionRecord, reason: SessionRecord['endReason'], at: number) {
     session.endedAt = at;
     session.endReason = reason;
+    leases.announce(session.id);
     return copy(session);
   }
 
@@ -89,6 +100,7 @@ export function createMemoryStore(): SessionStore {
       byAccess.set(patch.accessTokenHash, id);
       byRefresh.set(patch.refreshTokenHash, { sessionId: id, generation: patch.generation });
       refreshOf.get(id)?.push(patch.refreshTokenHash);
+      leases.announce(id);
       return true;
     },
 
@@ -265,7 +277,11 @@ export function createMemoryStore(): SessionStore {
 
     async ping() {},
 
-    async close() {},
+    ...leases.verbs,
+
+    async close() {
+      leases.closeAll();
+    },
   } satisfies SessionStore;
   return store;
 }

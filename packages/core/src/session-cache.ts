@@ -1,3 +1,4 @@
+import type { NodeLease } from './node-lease.js';
 import type { InvalidationChannel, SessionStore } from './store.js';
 import type { SessionRecord } from './types.js';
 
@@ -11,6 +12,13 @@ export interface SessionCacheOptions {
    * @default 1000
    */
   maxAgeMs?: number;
+  /**
+   * The node lease (stores with node leases: Redis, PostgreSQL, memory): how long a node may
+   * answer from its cache without hearing from the store, hence the longest a frozen or cut-off
+   * node can delay another node's end. Renewed every third of it.
+   * @default 1000
+   */
+  leaseMs?: number;
 }
 
 export interface SessionCache {
@@ -35,10 +43,12 @@ interface Entry {
 }
 
 /**
- * A cache of validated sessions that is only as fresh as the store's own invalidation channel
- * (DESIGN.md §6): every end or rotation anywhere publishes the session id, and this node drops
- * it. While the channel is down, every lookup goes to the store, so a revocation can never be
- * missed. Null when the store has no such channel.
+ * A cache of validated sessions that is only as fresh as the store lets it be (DESIGN.md §6).
+ * With a node lease (`node-lease.ts`), it answers only while the lease is valid and the
+ * channel is up, and every end or rotation anywhere waits until this node dropped the session:
+ * exact. On a store whose channel is itself exact (SQLite's data_version) it needs no lease.
+ * Otherwise (a third-party store with only a message channel) it is as fresh as the channel's
+ * delivery. Null when the store has no channel at all.
  *
  * @example
  * const cache = createSessionCache(store, { maxAgeMs: 1000 });
@@ -46,9 +56,10 @@ interface Entry {
 export function createSessionCache(
   store: SessionStore,
   options: SessionCacheOptions = {},
+  lease: NodeLease | null = null,
 ): SessionCache | null {
   const { maxEntries = 100_000, maxAgeMs = 1000 } = options;
-  if (!store.subscribeInvalidations) return null;
+  if (!lease && !store.subscribeInvalidations) return null;
   const byHash = new Map<string, Entry>();
   const hashBySession = new Map<string, string>();
   // Bumped by every invalidation. A store read that started before an invalidation may have
@@ -70,12 +81,22 @@ export function createSessionCache(
     hashBySession.clear();
   }
 
-  // A reconnect means messages may have been lost in between, even if no lookup happened
-  // while the channel was down: start from nothing.
-  const channel: InvalidationChannel = store.subscribeInvalidations(drop, { onConnected: clear });
+  // With a lease, the lease owns the channel and tells this cache what to drop and when to
+  // forget everything. Without one, a reconnect means messages may have been lost in between,
+  // even if no lookup happened while the channel was down: start from nothing.
+  lease?.attach({
+    drop: (ids) => {
+      for (const id of ids) drop(id);
+    },
+    clear,
+  });
+  const channel: InvalidationChannel | null = lease
+    ? null
+    : (store.subscribeInvalidations?.(drop, { onConnected: clear }) ?? null);
+  const connectedNow = lease ? () => lease.valid() : () => channel?.connected() === true;
 
   function active(): boolean {
-    const connected = channel.connected();
+    const connected = connectedNow();
     // Messages may have been lost while the channel was down: forget everything on the way
     // down and on the way back up.
     if (connected !== wasConnected) {
@@ -117,7 +138,10 @@ export function createSessionCache(
     },
     drop,
     active,
-    exact: channel.exact === true,
-    close: () => channel.close(),
+    // Exact with a lease: an end returns only after this node dropped the session.
+    exact: lease !== null || channel?.exact === true,
+    close: async () => {
+      await channel?.close();
+    },
   };
 }

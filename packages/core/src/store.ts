@@ -177,12 +177,71 @@ export interface SessionStore {
     events?: InvalidationEvents,
   ): InvalidationChannel;
 
+  /**
+   * Optional, all five or none: node leases, which make a node-local cache exact on a store
+   * whose invalidations arrive by message (see `node-lease.ts` in the core for the protocol).
+   * Lease times are on the store's own clock, never a node's, so clock skew between nodes
+   * cannot shorten or lengthen a lease.
+   *
+   * Grants or renews `nodeId`'s lease for `leaseMs` from now (store clock). `continued` is
+   * false when the node held no live lease just before (first lease, or it lapsed): enders may
+   * have stopped waiting for it, so it must forget its whole cache. `pending` are the
+   * invalidations delivered to it and not yet acknowledged (always empty when not continued).
+   */
+  renewNodeLease?(nodeId: string, leaseMs: number): Promise<LeaseRenewal>;
+
+  /** Drops the node's lease and its pending invalidations (a node that stops caching). */
+  releaseNodeLease?(nodeId: string): Promise<void>;
+
+  /**
+   * After an end or rotation committed: records `invalidation` as pending for every node other
+   * than `invalidation.from` whose lease is live, announces it on the invalidation channel
+   * (`InvalidationEvents.onInvalidation`), and answers those nodes with the time left on each
+   * lease (store clock). A renewal that runs after this call returns the invalidation in
+   * `pending`, so a node cannot extend its lease past the answered time without seeing it.
+   */
+  deliverInvalidation?(invalidation: NodeInvalidation): Promise<LeaseHolder[]>;
+
+  /**
+   * `nodeId` dropped the sessions of these invalidations: removes them from its pending ones
+   * and announces it (`InvalidationEvents.onAck`).
+   */
+  ackInvalidations?(nodeId: string, invalidationIds: string[]): Promise<void>;
+
+  /** Which of `nodeIds` still have `invalidationId` pending. */
+  unackedNodes?(invalidationId: string, nodeIds: string[]): Promise<string[]>;
+
   /** Releases what the adapter itself opened (not the injected client). */
   close(): Promise<void>;
 }
 
+/** An end or rotation that nodes holding a lease must confirm they saw. */
+export interface NodeInvalidation {
+  /** Fresh for every delivery (acks name it). */
+  id: string;
+  /** The node that ended or rotated the sessions (it waits; it is not asked). */
+  from: string;
+  sessionIds: string[];
+}
+
+export interface LeaseRenewal {
+  continued: boolean;
+  pending: NodeInvalidation[];
+}
+
+/** A node whose lease was live when an invalidation was delivered. */
+export interface LeaseHolder {
+  nodeId: string;
+  /** Milliseconds left on its lease at delivery, on the store's clock. */
+  remainingMs: number;
+}
+
 export interface InvalidationEvents {
   onConnected?(): void;
+  /** Another node delivered an invalidation (`deliverInvalidation`). */
+  onInvalidation?(invalidation: NodeInvalidation): void;
+  /** A node acknowledged invalidations (`ackInvalidations`). */
+  onAck?(nodeId: string, invalidationIds: string[]): void;
 }
 
 export interface InvalidationChannel {

@@ -2,9 +2,27 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createMemoryStore, createTessera, manualClock, type SessionStore } from '@tessera/core';
 
-/** A memory store with a controllable invalidation channel and a count of token lookups. */
+/** The memory store without its channel and node leases: a store with no way to invalidate. */
+function withoutChannel(store: SessionStore): SessionStore {
+  const {
+    subscribeInvalidations: _channel,
+    renewNodeLease: _renew,
+    releaseNodeLease: _release,
+    deliverInvalidation: _deliver,
+    ackInvalidations: _ack,
+    unackedNodes: _unacked,
+    ...plain
+  } = store;
+  return plain;
+}
+
+/**
+ * A memory store with a controllable invalidation channel (and no node leases: these tests are
+ * about the channel alone, the fast path; node-lease.test.ts tests the leases) and a count of
+ * token lookups.
+ */
 function instrumentedStore() {
-  const inner = createMemoryStore();
+  const inner = withoutChannel(createMemoryStore());
   const listeners = new Set<(id: string) => void>();
   const reconnectHooks: (() => void)[] = [];
   // `pendingReset` makes the next connected() call report a reconnect, as a channel that learns
@@ -184,7 +202,8 @@ describe('node-local session cache (DESIGN.md §6)', () => {
   });
 
   it('is off by default, off for stores without an invalidation channel, and when disabled', async () => {
-    assert.equal(createTessera({ store: createMemoryStore(), cache: {} }).cacheActive(), false);
+    const bare = withoutChannel(createMemoryStore());
+    assert.equal(createTessera({ store: bare, cache: {} }).cacheActive(), false);
     const { store } = instrumentedStore();
     assert.equal(createTessera({ store }).cacheActive(), false);
     assert.equal(createTessera({ store, cache: false }).cacheActive(), false);

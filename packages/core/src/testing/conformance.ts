@@ -4,6 +4,7 @@ import type { RotationPatch, SessionStore } from '../store.js';
 import { generateId, generateToken, hashToken } from '../token.js';
 import type { SessionRecord } from '../types.js';
 import { sampleSession, SAMPLE_EPOCH as T0 } from './fixtures.js';
+import { nodeLeaseConformance } from './node-lease-conformance.js';
 import { operatorConformance } from './operator-conformance.js';
 
 export interface ConformanceOptions {
@@ -337,6 +338,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
     });
 
     operatorConformance(() => store);
+
+    nodeLeaseConformance(() => store);
 
     options.extra?.(() => store);
   });
