@@ -40,6 +40,7 @@ export type { DecodedMessage, NodeLease, NodeLeaseOptions } from './node-lease.j
 export {
   createNodeLease,
   decodeInvalidationMessage,
+  dispatchInvalidationMessage,
   encodeAckMessage,
   encodeInvalidationMessage,
   supportsNodeLeases,

@@ -1,5 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import type { InvalidationChannel, LeaseHolder, NodeInvalidation, SessionStore } from './store.js';
+import type {
+  InvalidationChannel,
+  InvalidationEvents,
+  LeaseHolder,
+  NodeInvalidation,
+  SessionStore,
+} from './store.js';
 import { generateId } from './token.js';
 
 /*
@@ -339,4 +345,20 @@ export function decodeInvalidationMessage(message: string): DecodedMessage {
   }
   if (tag === '~a' && a) return { kind: 'ack', nodeId: a, invalidationIds: b ? b.split(',') : [] };
   return { kind: 'unknown' };
+}
+
+/**
+ * Hands one message of a store's invalidation channel to the right callback: a plain session
+ * id to `listener`, the protocol's messages to `events`. Unknown messages are ignored (a newer
+ * node may send kinds this one does not know).
+ */
+export function dispatchInvalidationMessage(
+  message: string,
+  listener: (sessionId: string) => void,
+  events: InvalidationEvents,
+): void {
+  const decoded = decodeInvalidationMessage(message);
+  if (decoded.kind === 'session') listener(decoded.sessionId);
+  else if (decoded.kind === 'invalidation') events.onInvalidation?.(decoded.invalidation);
+  else if (decoded.kind === 'ack') events.onAck?.(decoded.nodeId, decoded.invalidationIds);
 }

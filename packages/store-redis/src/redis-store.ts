@@ -1,4 +1,5 @@
 import {
+  dispatchInvalidationMessage,
   type EndReason,
   type EventPage,
   type EventQuery,
@@ -21,6 +22,7 @@ import {
 } from './event-codec.js';
 import { openInvalidationChannel, type RedisInvalidationChannel } from './invalidation-channel.js';
 import { keyLayout } from './key-layout.js';
+import { redisNodeLeaseVerbs } from './node-leases.js';
 import { redisOperatorVerbs } from './operators.js';
 import {
   serviceKeyFromFields,
@@ -588,6 +590,8 @@ export function createRedisStore(options: RedisStoreOptions) {
 
     ...redisOperatorVerbs(link, prefix, keys.sessionPattern),
 
+    ...redisNodeLeaseVerbs(link, prefix, keys.invalidations),
+
     async ping() {
       // Every master: a Cluster with one shard down cannot serve the sessions in that shard.
       await link.eachMaster((send) => send(['PING']));
@@ -600,7 +604,8 @@ export function createRedisStore(options: RedisStoreOptions) {
       const channel = openInvalidationChannel(
         client,
         keys.invalidations,
-        listener,
+        // Plain session ids from the scripts, and the node-lease protocol's messages.
+        (message) => dispatchInvalidationMessage(message, listener, events),
         events.onConnected,
       );
       channels.add(channel);
