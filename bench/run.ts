@@ -3,16 +3,23 @@
 // Tessera service and the peers a team would otherwise pick, each server in its own process
 // while autocannon runs in this one.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createMemoryStore, createTessera, type SessionStore } from '@tessera/core';
 import { createSqliteStore, openSqliteDatabase } from '@tessera/store-sqlite';
 import autocannon from 'autocannon';
+import { adminKeyOf, startNode } from './cluster/node-process.js';
+import type { StoreKind } from './cluster/stores.js';
+import { lifecycleRows } from './lifecycle.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+// 10 connections, as the peer harness (../shared/bench-peers) drives its contenders.
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const LIFECYCLE_STORES = (process.env.BENCH_STORES ?? 'sqlite,redis,cluster,postgres').split(
+  ',',
+) as ('sqlite' | StoreKind)[];
 const VALIDATIONS = Number(process.env.BENCH_VALIDATIONS ?? 200_000);
 
 interface Ready {
@@ -70,6 +77,39 @@ async function startServer(script: string, args: string[] = []) {
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
+  };
+}
+
+/** One live session on the node (as an app would create it) and what to load it with. */
+async function tesseraTarget(
+  url: string,
+  key: string,
+): Promise<Ready & { introspect: Partial<Ready> }> {
+  const answer = await fetch(`${url}/v1/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      user_id: 'bench-user',
+      policy: 'low',
+      device: { id: 'device-1', platform: 'ios', app_version: '1.0.0' },
+    }),
+  });
+  if (!answer.ok)
+    throw new Error(`creating the bench session: ${answer.status} ${await answer.text()}`);
+  const { access_token: accessToken } = (await answer.json()) as { access_token: string };
+  return {
+    port: Number(new URL(url).port),
+    path: '/v1/session',
+    headers: { authorization: `Bearer ${accessToken}` },
+    introspect: {
+      method: 'POST',
+      path: '/v1/introspect',
+      headers: {
+        authorization: `Bearer ${key}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: `token=${accessToken}`,
+    },
   };
 }
 
@@ -148,14 +188,24 @@ try {
       await server.stop();
     }
   }
-  console.error('HTTP: Tessera on SQLite…');
-  const tessera = await startServer('tessera.ts', [join(dir, 'http.db')]);
+  console.error('HTTP: Tessera (tessera serve from the build, default configuration, SQLite)…');
+  const configFile = join(dir, 'default.json');
+  writeFileSync(configFile, '{}');
+  const node = await startNode({
+    name: 'tessera serve',
+    store: `sqlite:${join(dir, 'http.db')}`,
+    configFile,
+    fromDist: true,
+    onCrash: (crash) => {
+      throw new Error(`${crash.name} crashed:\n${crash.output}`);
+    },
+  });
   try {
-    const ready = tessera.ready as Ready & { introspect: Partial<Ready> };
+    const ready = await tesseraTarget(node.url, await adminKeyOf(node));
     httpRows.push(await load('Tessera GET /v1/session (SQLite)', ready));
     httpRows.push(await load('Tessera POST /v1/introspect (SQLite)', ready, ready.introspect));
   } finally {
-    await tessera.stop();
+    await node.stop();
   }
   const floor = httpRows[0]!.requestsPerSecond;
   console.log(
@@ -163,6 +213,15 @@ try {
       `HTTP, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each (autocannon), one server process each`,
       httpRows,
       floor,
+    ),
+  );
+
+  console.error(`Life-cycle writes on ${LIFECYCLE_STORES.join(', ')}…`);
+  const lifecycle = await lifecycleRows(LIFECYCLE_STORES, CONNECTIONS, DURATION_SECONDS);
+  console.log(
+    table(
+      `Session life-cycle writes: POST /v1/sessions (create) and POST /v1/token (refresh, one rotation each), ${CONNECTIONS} connections, ${DURATION_SECONDS} s each, tessera serve from the build with the default configuration + trust_proxy (a new X-Forwarded-For per request, so the per-IP rate limit is paid for)`,
+      lifecycle,
     ),
   );
 } finally {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: nodes run the CLI from its sources, as `npm test` does. */
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NODE_ARGS = ['--conditions=source', '--import', 'tsx', 'packages/cli/src/main.ts', 'serve'];
+/** What `npm start` runs: the built CLI, no TypeScript loader (run `tsc -b` first). */
+const DIST_ARGS = ['packages/cli/dist/main.js', 'serve'];
 /** Longest a node may take to stop on SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 12_000;
 
@@ -35,6 +37,8 @@ export interface StartNodeOptions {
   env?: Record<string, string>;
   /** Called when the node exits without being asked to. */
   onCrash: (crash: NodeCrash) => void;
+  /** Run the built CLI (`packages/cli/dist`), as `npm start` does, not the sources. */
+  fromDist?: boolean;
 }
 
 /** Every node still running, so that an interrupted benchmark can stop them all. */
@@ -48,14 +52,22 @@ const running = new Set<TesseraNode>();
  * const node = await startNode({ name: 'node 1', store: 'redis://127.0.0.1:6379', configFile, onCrash });
  */
 export function startNode(options: StartNodeOptions): Promise<TesseraNode> {
-  const { name, store, configFile, env = {}, onCrash } = options;
+  const { name, store, configFile, env = {}, onCrash, fromDist = false } = options;
   const childEnv: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!key.startsWith('TESSERA_')) childEnv[key] = value;
   }
   const child: ChildProcess = spawn(
     process.execPath,
-    [...NODE_ARGS, '--config', configFile, '--store', store, '--port', '0'],
+    [
+      ...(fromDist ? DIST_ARGS : NODE_ARGS),
+      '--config',
+      configFile,
+      '--store',
+      store,
+      '--port',
+      '0',
+    ],
     { cwd: ROOT, env: { ...childEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let captured = '';

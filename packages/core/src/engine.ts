@@ -5,6 +5,7 @@ import { guardStore } from './guarded-store.js';
 import { createNodeLease, supportsNodeLeases } from './node-lease.js';
 import { type PolicyTier, resolvePolicies } from './policy.js';
 import { openSuccessor, sealSuccessor, type TokenPair } from './seal.js';
+import { createServiceKeyCache } from './service-key-cache.js';
 import { createSessionCache, type SessionCacheOptions } from './session-cache.js';
 import type { SessionStore } from './store.js';
 import {
@@ -241,6 +242,7 @@ export function createTessera(options: TesseraOptions): Tessera {
       })
     : null;
   const cache = cacheOptions === false ? null : createSessionCache(store, cacheOptions, lease);
+  const serviceKeys = createServiceKeyCache(cache);
 
   /** Drops ended or rotated sessions here, then waits until no other node can accept them. */
   function settle(sessionIds: string[]): Promise<void> {
@@ -688,8 +690,13 @@ export function createTessera(options: TesseraOptions): Tessera {
     async authenticateServiceKey(key) {
       if (!isWellFormedToken(key, 'service_key')) return null;
       const hash = hashToken(key);
+      const now = clock.now();
+      const cached = serviceKeys?.get(hash, now);
+      if (cached !== undefined) return cached;
+      const mark = serviceKeys?.mark() ?? 0;
       const found = await store.findServiceKeyByHash(hash);
       if (!found || found.revokedAt !== null || !hashesEqual(hash, found.keyHash)) return null;
+      serviceKeys?.put(hash, found, mark, now);
       return found;
     },
 
@@ -697,8 +704,12 @@ export function createTessera(options: TesseraOptions): Tessera {
       return store.listServiceKeys();
     },
 
-    revokeServiceKey(id) {
-      return store.revokeServiceKey(id, clock.now());
+    async revokeServiceKey(id) {
+      try {
+        return await store.revokeServiceKey(id, clock.now());
+      } finally {
+        serviceKeys?.clear();
+      }
     },
 
     cacheActive() {

@@ -34,6 +34,10 @@ export interface SessionCache {
   active(): boolean;
   /** The channel's `exact` flag: cached answers are as fresh as store reads. */
   readonly exact: boolean;
+  /** The channel's `everyWrite` flag: `clears()` moves on any write made elsewhere. */
+  readonly everyWrite: boolean;
+  /** How many times the whole cache was cleared (channel down, up, or a write elsewhere). */
+  clears(): number;
   close(): Promise<void>;
 }
 
@@ -65,6 +69,7 @@ export function createSessionCache(
   // Bumped by every invalidation. A store read that started before an invalidation may have
   // returned the pre-invalidation state; caching it would resurrect a revoked session.
   let invalidations = 0;
+  let clears = 0;
   let wasConnected = false;
 
   function drop(sessionId: string): void {
@@ -77,6 +82,7 @@ export function createSessionCache(
 
   function clear(): void {
     invalidations += 1;
+    clears += 1;
     byHash.clear();
     hashBySession.clear();
   }
@@ -140,6 +146,8 @@ export function createSessionCache(
     active,
     // Exact with a lease: an end returns only after this node dropped the session.
     exact: lease !== null || channel?.exact === true,
+    everyWrite: channel?.everyWrite === true,
+    clears: () => clears,
     close: async () => {
       await channel?.close();
     },

@@ -251,6 +251,12 @@ export interface InvalidationChannel {
    * channels (Redis pub/sub, PostgreSQL NOTIFY) deliver a few milliseconds late and leave it unset.
    */
   readonly exact?: boolean;
+  /**
+   * True when `connected()` notices every write to the store by any other connection, not only
+   * session ends and rotations (SQLite's data_version counts every commit): `onConnected` then
+   * fires for a service key revoked elsewhere too, so service keys may be cached on it.
+   */
+  readonly everyWrite?: boolean;
   connected(): boolean;
   close(): Promise<void>;
 }

@@ -270,11 +270,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
      * answer, the channel reports itself down and the cache is bypassed.
      */
     subscribeInvalidations(_listener, events = {}) {
-      const version = () => sql.dataVersion.get()?.data_version;
+      const version = () => sql.dataVersion.get();
       let seen = version();
       let closed = false;
       return {
         exact: true,
+        everyWrite: true,
         connected() {
           if (closed) return false;
           try {

@@ -91,7 +91,8 @@ export function prepareStatements(db: BetterSqlite3.Database) {
 
   return {
     /** Changes whenever another connection (another process) commits to the database. */
-    dataVersion: prepare<[], { data_version: number }>('PRAGMA data_version'),
+    // Plucked: asked before every cached answer, so no row object is made for it.
+    dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck() as Prepared<[], number>,
     ping: prepare<[], number>('SELECT 1'),
 
     insertSession: prepare<[SessionRow], never>(
