@@ -103,6 +103,28 @@ CREATE INDEX dpop_jtis_expires_at ON ${s}.dpop_jtis (expires_at);
 `,
   },
   {
+    version: 4,
+    name: 'node leases: exact node-local caches',
+    sql: (s) => `
+-- One row per node that caches (issue 9): its lease, in epoch ms on the database's clock
+-- (statement_timestamp()), never a node's, so clock skew between nodes cannot stretch it.
+CREATE TABLE ${s}.node_leases (
+  expires_at bigint NOT NULL,
+  node_id    text COLLATE "C" PRIMARY KEY
+);
+
+-- Invalidations delivered to a node and not yet acknowledged. A renewal returns them, so a
+-- node cannot extend its lease without having dropped these sessions.
+CREATE TABLE ${s}.node_invalidations (
+  node_id     text COLLATE "C" NOT NULL REFERENCES ${s}.node_leases (node_id) ON DELETE CASCADE,
+  id          text COLLATE "C" NOT NULL,
+  from_node   text   NOT NULL,
+  session_ids text[] NOT NULL,
+  PRIMARY KEY (node_id, id)
+);
+`,
+  },
+  {
     version: 6,
     name: 'console: operators and the console secret',
     sql: (s) => `

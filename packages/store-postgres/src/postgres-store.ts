@@ -4,15 +4,17 @@ import type {
   EndSelector,
   EventPage,
   InvalidationChannel,
+  InvalidationEvents,
   ServiceKeyRecord,
   SessionEvent,
   SessionRecord,
   SessionStore,
 } from '@tessera/core';
-import { TesseraError } from '@tessera/core';
+import { dispatchInvalidationMessage, TesseraError } from '@tessera/core';
 import type { Client, ClientConfig, Pool } from 'pg';
 import pg from 'pg';
 import { listenForInvalidations } from './invalidation-channel.js';
+import { postgresNodeLeaseVerbs } from './node-leases.js';
 import { postgresOperatorVerbs } from './operators.js';
 import { poolQuery } from './query.js';
 import { schemaNames } from './schema-name.js';
@@ -57,6 +59,8 @@ export interface InvalidationOptions {
    * sent while the channel was down are lost, so a cache must forget everything here.
    */
   onConnected?: () => void;
+  onInvalidation?: InvalidationEvents['onInvalidation'];
+  onAck?: InvalidationEvents['onAck'];
 }
 
 interface EventRow {
@@ -435,6 +439,8 @@ export function createPostgresStore(options: PostgresStoreOptions) {
 
     ...postgresOperatorVerbs(query, s),
 
+    ...postgresNodeLeaseVerbs(query, s, channel),
+
     async ping() {
       await query('SELECT 1');
     },
@@ -451,7 +457,8 @@ export function createPostgresStore(options: PostgresStoreOptions) {
       const subscription = listenForInvalidations({
         makeClient: listenClient,
         channel,
-        listener,
+        // Plain session ids from the end and rotation statements, and the node-lease messages.
+        listener: (message) => dispatchInvalidationMessage(message, listener, invalidationOptions),
         onConnected: invalidationOptions.onConnected,
         reconnectMinDelayMillis,
         reconnectMaxDelayMillis,
