@@ -138,15 +138,22 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
   {
     path: 'cache.enabled',
     kind: { type: 'boolean' },
-    defaultValue: undefined,
+    defaultValue: true,
     description:
-      'node-local cache of validated sessions, invalidated by the store and bypassed while that channel is down; default: on for SQLite (exact), off for Redis and PostgreSQL (where it trades a few milliseconds of propagation for throughput)',
+      'node-local cache of validated sessions, exact on every store: SQLite asks PRAGMA data_version before every cached answer; on Redis and PostgreSQL each caching node holds a lease and an end or rotation returns only once every node with a live lease dropped the session (or its lease ran out)',
   },
   {
     path: 'cache.max_age_ms',
     kind: { type: 'integer', min: 1, max: 60_000 },
     defaultValue: 1000,
     description: 'longest a cached session answers without a store read, even with the channel up',
+  },
+  {
+    path: 'cache.lease_ms',
+    kind: { type: 'integer', min: 100, max: 10_000 },
+    defaultValue: 1000,
+    description:
+      'Redis and PostgreSQL: the node lease, renewed every third of it; the longest a frozen or cut-off node can delay an end elsewhere',
   },
   {
     path: 'public_url',

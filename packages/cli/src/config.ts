@@ -34,9 +34,9 @@ export interface TesseraConfig {
   purgeIntervalSeconds: number;
   /**
    * The engine's node-local cache of validated sessions (`createTessera({ cache })`), or false.
-   * On by default for SQLite only (see `loadConfig`).
+   * On by default on every store: it is exact on each of them (see `loadConfig`).
    */
-  cache: { maxAgeMs: number } | false;
+  cache: { maxAgeMs: number; leaseMs: number } | false;
   migrateOnStart: boolean;
   /** The service's public URL, for DPoP `htu` checks; undefined: rebuilt from each request. */
   publicUrl: string | undefined;
@@ -185,14 +185,12 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
     bodyLimitBytes: read('body_limit_bytes') as number,
     logLevel: read('log_level') as TesseraConfig['logLevel'],
     purgeIntervalSeconds: read('purge_interval_seconds') as number,
-    // On SQLite the cache is exact (PRAGMA data_version is asked before every cached answer),
-    // so it is on unless turned off. On Redis and PostgreSQL a revocation reaches other nodes'
-    // caches by message, a few milliseconds late, and a crashed store is noticed only when the
-    // channel drops: there it is off unless asked for, and the store answers every validation.
-    cache:
-      ((read('cache.enabled') as boolean | undefined) ?? store.kind === 'sqlite')
-        ? { maxAgeMs: read('cache.max_age_ms') as number }
-        : (false as const),
+    // Exact on every store, so on unless turned off: SQLite asks PRAGMA data_version before
+    // every cached answer; on Redis and PostgreSQL an end or rotation returns only once every
+    // node holding a lease dropped the session, or its lease ran out (@tessera/core node-lease).
+    cache: (read('cache.enabled') as boolean)
+      ? { maxAgeMs: read('cache.max_age_ms') as number, leaseMs: read('cache.lease_ms') as number }
+      : (false as const),
     migrateOnStart: read('migrate_on_start') as boolean,
     publicUrl: read('public_url') as string | undefined,
     dpop: {

@@ -52,7 +52,7 @@ describe('configuration', () => {
     assert.equal(config.bodyLimitBytes, 16_384);
     assert.equal(config.logLevel, 'info');
     assert.equal(config.purgeIntervalSeconds, 300);
-    assert.deepEqual(config.cache, { maxAgeMs: 1000 });
+    assert.deepEqual(config.cache, { maxAgeMs: 1000, leaseMs: 1000 });
     assert.equal(config.migrateOnStart, true);
   });
 
@@ -102,6 +102,7 @@ describe('configuration', () => {
       TESSERA_PURGE_INTERVAL_SECONDS: '0',
       TESSERA_CACHE_ENABLED: 'off',
       TESSERA_CACHE_MAX_AGE_MS: '250',
+      TESSERA_CACHE_LEASE_MS: '500',
       TESSERA_MIGRATE_ON_START: 'no',
       TESSERA_PUBLIC_URL: 'https://auth.example.com',
       TESSERA_DPOP_MAX_AGE_SECONDS: '30',
@@ -146,20 +147,27 @@ describe('configuration', () => {
     assert.deepEqual(config.console, { enabled: false, signInPerMinute: 7 });
   });
 
-  test('the session cache is on by default for SQLite only, can be switched, and its age is bounded', () => {
-    assert.equal(loadConfig({ env: { TESSERA_STORE: 'redis://127.0.0.1:6379' } }).cache, false);
-    assert.equal(loadConfig({ env: { TESSERA_STORE: 'postgres://u@h/db' } }).cache, false);
-    assert.deepEqual(
+  test('the session cache is on by default on every store (issue 9), can be switched, and its age and lease are bounded', () => {
+    for (const store of ['redis://127.0.0.1:6379', 'postgres://u@h/db', 'sqlite:./t.db']) {
+      assert.deepEqual(loadConfig({ env: { TESSERA_STORE: store } }).cache, {
+        maxAgeMs: 1000,
+        leaseMs: 1000,
+      });
+    }
+    assert.equal(
       loadConfig({
-        env: { TESSERA_STORE: 'redis://127.0.0.1:6379', TESSERA_CACHE_ENABLED: 'true' },
+        env: { TESSERA_STORE: 'redis://127.0.0.1:6379', TESSERA_CACHE_ENABLED: 'false' },
       }).cache,
-      { maxAgeMs: 1000 },
+      false,
     );
-    const file = configFile({ cache: { max_age_ms: 60_000 } });
-    assert.deepEqual(loadConfig({ configFile: file, env: {} }).cache, { maxAgeMs: 60_000 });
+    const file = configFile({ cache: { max_age_ms: 60_000, lease_ms: 250 } });
+    assert.deepEqual(loadConfig({ configFile: file, env: {} }).cache, {
+      maxAgeMs: 60_000,
+      leaseMs: 250,
+    });
     assert.deepEqual(
       loadConfig({ configFile: file, env: { TESSERA_CACHE_MAX_AGE_MS: '5' } }).cache,
-      { maxAgeMs: 5 },
+      { maxAgeMs: 5, leaseMs: 250 },
       'the environment wins over the file, field by field',
     );
     assert.equal(
@@ -173,6 +181,10 @@ describe('configuration', () => {
     refuses(
       { configFile: configFile({ cache: { max_age_ms: 60_001 } }), env: {} },
       /^cache\.max_age_ms in .* must be a whole number from 1 to 60000/,
+    );
+    refuses(
+      { env: { TESSERA_CACHE_LEASE_MS: '99' } },
+      /^TESSERA_CACHE_LEASE_MS must be a whole number from 100 to 10000 \(got "99"\)$/,
     );
     refuses(
       { configFile: configFile({ cache: { max_entries: 10 } }), env: {} },
