@@ -25,7 +25,9 @@ export interface TesseraNode {
   output(): string;
   /** The first match of `pattern` in the output, waiting for it up to `timeoutMs`. */
   waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** SIGTERM, then SIGKILL if it does not stop in time. Not a crash. */
+  /** Sends a signal: SIGSTOP freezes the node, SIGCONT thaws it (no crash either way). */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
+  /** SIGTERM (after SIGCONT, in case it is frozen), then SIGKILL if it does not stop in time. */
   stop(): Promise<void>;
 }
 
@@ -103,10 +105,14 @@ export function startNode(options: StartNodeOptions): Promise<TesseraNode> {
             await new Promise((r) => setTimeout(r, 20));
           }
         },
+        signal(signal) {
+          child.kill(signal);
+        },
         async stop() {
           stopping = true;
           running.delete(started);
           if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGCONT');
           const killer = setTimeout(() => {
             killedByUs = true;
             child.kill('SIGKILL');
