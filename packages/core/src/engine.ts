@@ -123,7 +123,8 @@ export interface ValidateOptions {
   maxAuthAgeSeconds?: number;
   /**
    * Answer only as fresh as a store read (introspection): the node-local cache is used only if
-   * its channel is exact (SQLite), never one whose invalidations arrive by message.
+   * it is exact (SQLite's data_version, or node leases on Redis and PostgreSQL: no end that has
+   * returned can be missed), never a cache that only hears invalidations by message.
    */
   fresh?: boolean;
   /**
