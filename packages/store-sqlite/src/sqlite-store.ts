@@ -1,7 +1,9 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import {
   type EventPage,
+  type NewSessionEvent,
   type RotationPatch,
+  type SessionEvent,
   type SessionRecord,
   type SessionStore,
   TesseraError,
@@ -72,6 +74,55 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
     } catch (error) {
       throw translateError(error, database);
     }
+  }
+
+  const eventParams = (event: NewSessionEvent) => ({
+    type: event.type,
+    at: event.at,
+    session_id: event.sessionId,
+    user_id: event.userId,
+    reason: event.reason,
+    device_id: event.deviceId,
+    ip: event.ip,
+    data: JSON.stringify(event.data),
+  });
+  const insertEvents = database.transaction((events: NewSessionEvent[]) =>
+    events.map((event) => String(sql.insertEvent.run(eventParams(event)).lastInsertRowid)),
+  );
+  interface PendingEvent {
+    event: NewSessionEvent;
+    resolve(event: SessionEvent): void;
+    reject(error: unknown): void;
+  }
+  let pendingEvents: PendingEvent[] = [];
+  /**
+   * Group commit: one transaction for the events appended in one turn. A caller's promise
+   * settles only after the commit that holds its event, exactly as with one commit each. If the
+   * batch fails, each event is tried on its own, so one event's failure is its caller's alone.
+   */
+  function flushEvents(): void {
+    const batch = pendingEvents;
+    pendingEvents = [];
+    let ids: string[];
+    try {
+      ids = guard(() => insertEvents(batch.map((entry) => entry.event)));
+    } catch {
+      for (const entry of batch) flushOne(entry);
+      return;
+    }
+    for (const [i, entry] of batch.entries()) {
+      entry.resolve({ ...structuredClone(entry.event), id: ids[i] as string });
+    }
+  }
+  function flushOne(entry: PendingEvent): void {
+    let id: string;
+    try {
+      id = guard(() => insertEvents([entry.event]))[0] as string;
+    } catch (error) {
+      entry.reject(error);
+      return;
+    }
+    entry.resolve({ ...structuredClone(entry.event), id });
   }
 
   const createSession = database.transaction((session: SessionRecord) => {
@@ -180,20 +231,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
       return guard(() => sql.liveSessionsForUser.all({ user_id: userId, now })).map(rowToSession);
     },
 
-    async appendEvent(event) {
-      const { lastInsertRowid } = guard(() =>
-        sql.insertEvent.run({
-          type: event.type,
-          at: event.at,
-          session_id: event.sessionId,
-          user_id: event.userId,
-          reason: event.reason,
-          device_id: event.deviceId,
-          ip: event.ip,
-          data: JSON.stringify(event.data),
-        }),
-      );
-      return { ...structuredClone(event), id: String(lastInsertRowid) };
+    appendEvent(event) {
+      return new Promise<SessionEvent>((resolve, reject) => {
+        pendingEvents.push({ event, resolve, reject });
+        // Every event appended during this turn of the event loop (all the requests read in
+        // one poll) is committed by one transaction: a commit, not a row, is what costs.
+        if (pendingEvents.length === 1) setImmediate(flushEvents);
+      });
     },
 
     async queryEvents(query): Promise<EventPage> {
