@@ -152,6 +152,19 @@ export function createNodeLease(store: LeaseStore, options: NodeLeaseOptions): N
     acksToSend.push(...ids);
   }
 
+  /** Ids of invalidations heard lately: a store may deliver a message more than once. */
+  const heard = new Set<string>();
+  function firstHearing(id: string): boolean {
+    if (heard.has(id)) return false;
+    heard.add(id);
+    if (heard.size > 10_000) {
+      // Sets iterate in insertion order: the first is the oldest.
+      const oldest = heard.values().next().value;
+      if (oldest !== undefined) heard.delete(oldest);
+    }
+    return true;
+  }
+
   function subscribe(): InvalidationChannel {
     channel ??= store.subscribeInvalidations(
       (sessionId) => {
@@ -167,7 +180,7 @@ export function createNodeLease(store: LeaseStore, options: NodeLeaseOptions): N
           if (hold) void lease.renew();
         },
         onInvalidation(invalidation) {
-          if (invalidation.from === nodeId) return;
+          if (invalidation.from === nodeId || !firstHearing(invalidation.id)) return;
           hooks.drop(invalidation.sessionIds);
           // Only a lease holder is waited for; acknowledged after the drop above.
           if (hold) ack([invalidation.id]);

@@ -40,12 +40,17 @@ redis.call('PEXPIRE', KEYS[2], ARGV[3])
 return left
 `);
 
-/** KEYS: inbox. ARGV: channel, message, invalidation ids… Removes them, then announces. */
-const ACK = luaScript(`
-for i = 3, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
-redis.call('PUBLISH', ARGV[1], ARGV[2])
-return 1
-`);
+/*
+ * Why the protocol's messages are published on every master of a Cluster, not once: a PUBLISH
+ * reaches subscribers on other nodes over the cluster bus, and two bus messages in quick
+ * succession (the end script's own message, then the delivery) measured a 40 ms stall in about
+ * one case in ten (the bus link waits for the peer's delayed ACK before sending the second
+ * small packet). Published on every master, each subscriber hears its own node's copy at once;
+ * the copies that arrive later over the bus are duplicates the core ignores (acks are counted
+ * per node, and a delivery is acknowledged once). Sharded pub/sub (SPUBLISH to a channel in each
+ * node's slot) would send each message only where it is needed; plain PUBLISH keeps one
+ * subscription per node, and a message per master per end is small next to the writes.
+ */
 
 /** Registry entries not renewed for this long are dropped (their lease died long ago). */
 const FORGET_NODES_AFTER_MS = 10 * 60_000;
@@ -67,6 +72,11 @@ export function redisNodeLeaseVerbs(link: RedisLink, prefix: string, channel: st
   const registry = `${prefix}nodes`;
   const leaseKey = (nodeId: string) => `${prefix}n:{${nodeId}}`;
   const inboxKey = (nodeId: string) => `${prefix}n:{${nodeId}}:inbox`;
+
+  /** PUBLISH on every master (one on a standalone server): see above. */
+  async function publishEverywhere(message: string): Promise<void> {
+    await link.eachMaster((send) => send(['PUBLISH', channel, message]));
+  }
 
   function parseInbox(fields: unknown): NodeInvalidation[] {
     const flat = Array.isArray(fields) ? fields.map(String) : [];
@@ -117,7 +127,7 @@ export function redisNodeLeaseVerbs(link: RedisLink, prefix: string, channel: st
         ),
         // Sent alongside: a node that hears it before its inbox entry is written drops and
         // acknowledges all the same (the ack then also removes nothing, which is harmless).
-        link.send(undefined, ['PUBLISH', channel, encodeInvalidationMessage(invalidation)]),
+        publishEverywhere(encodeInvalidationMessage(invalidation)),
       ]);
       const holders: LeaseHolder[] = [];
       nodes.forEach((nodeId, i) => {
@@ -129,11 +139,10 @@ export function redisNodeLeaseVerbs(link: RedisLink, prefix: string, channel: st
 
     async ackInvalidations(nodeId, invalidationIds) {
       if (invalidationIds.length === 0) return;
-      await link.run(
-        ACK,
-        [inboxKey(nodeId)],
-        [channel, encodeAckMessage(nodeId, invalidationIds), ...invalidationIds],
-      );
+      await Promise.all([
+        link.send(inboxKey(nodeId), ['HDEL', inboxKey(nodeId), ...invalidationIds]),
+        publishEverywhere(encodeAckMessage(nodeId, invalidationIds)),
+      ]);
     },
 
     async unackedNodes(invalidationId, nodeIds) {
