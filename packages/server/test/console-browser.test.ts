@@ -1,12 +1,18 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createOperatorAccounts, createTessera, type Tessera } from '@tessera/core';
+import {
+  createMemoryStore,
+  createOperatorAccounts,
+  createTessera,
+  type Tessera,
+} from '@tessera/core';
 import { buildServer, CONSOLE_CSP } from '@tessera/server';
 import { createSqliteStore, openSqliteDatabase } from '@tessera/store-sqlite';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -364,6 +370,67 @@ describe('the console in Chromium', () => {
         assert.deepEqual(problems, [], `${colorScheme} ${path}`);
       }
       await themed.close();
+    }
+  });
+
+  test('over TLS the console signs in with Secure __Host- cookies and HSTS', async () => {
+    const certDir = mkdtempSync(join(tmpdir(), 'tessera-console-tls-'));
+    const keyPath = join(certDir, 'key.pem');
+    const certPath = join(certDir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=DNS:localhost,IP:127.0.0.1',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+      ],
+      { stdio: 'ignore' },
+    );
+    const tessera = createTessera({ store: createMemoryStore() });
+    await createOperatorAccounts({ tessera, scrypt: CHEAP_SCRYPT }).create({
+      name: 'ada',
+      password: PASSWORD,
+    });
+    const app = await buildServer({
+      tessera,
+      logger: false,
+      purgeIntervalSeconds: 0,
+      tls: { cert: readFileSync(certPath), key: readFileSync(keyPath) },
+      console: { accounts: { scrypt: CHEAP_SCRYPT } },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `https://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const secure = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const tab = await secure.newPage();
+      const first = await tab.goto(`${url}/console/sign-in`);
+      assert.equal(
+        first?.headers()['strict-transport-security'],
+        'max-age=31536000; includeSubDomains',
+      );
+      await tab.getByLabel('Operator name').fill('ada');
+      await tab.getByLabel('Password').fill(PASSWORD);
+      await tab.getByRole('button', { name: 'Sign in' }).click();
+      await tab.waitForURL('**/console/overview');
+      const cookies = (await secure.cookies(url)).filter((c) => c.name.startsWith('__Host-'));
+      assert.equal(cookies.length, 3);
+      assert.ok(cookies.every((c) => c.secure && c.sameSite === 'Strict' && c.path === '/'));
+    } finally {
+      await secure.close();
+      await app.close();
+      rmSync(certDir, { recursive: true, force: true });
     }
   });
 
