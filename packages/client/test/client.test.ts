@@ -64,7 +64,10 @@ describe('@tessera/client against a fake service', () => {
     const answer = await client.fetch('/api/me');
     assert.equal(((await answer.json()) as { access: string }).access, 'at2'); // the same pair
     assert.equal(service.refreshCount, 2);
-    assert.deepEqual(JSON.parse((await storage.get('tessera.session'))!), { refreshToken: 'rt2' });
+    assert.deepEqual(JSON.parse((await storage.get('tessera.session'))!), {
+      refreshToken: 'rt2',
+      tokenType: 'Bearer',
+    });
   });
 
   it('recovers when the app is killed mid-rotation: a new client over the same storage finishes it', async () => {
