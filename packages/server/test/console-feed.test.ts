@@ -271,3 +271,42 @@ describe('console live feed ordering', () => {
     }
   });
 });
+
+describe('console live feed limits', () => {
+  test('a node serves at most maxFeeds open feeds; one more gets 503 with Retry-After', async () => {
+    const tessera = createTessera({ store: createMemoryStore() });
+    const app = await buildServer({
+      tessera,
+      logger: false,
+      purgeIntervalSeconds: 0,
+      console: { accounts: { scrypt: SCRYPT }, feed: { maxFeeds: 1 } },
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    const feeds = new AbortController();
+    try {
+      await createOperatorAccounts({ tessera, scrypt: SCRYPT }).create({
+        name: 'ada',
+        password: PASSWORD,
+      });
+      const signedIn = await fetch(`${url}/console/sign-in`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: url },
+        body: new URLSearchParams({ name: 'ada', password: PASSWORD }),
+      });
+      const open = () =>
+        fetch(`${url}/console/events/stream`, {
+          headers: { cookie: cookieOf(signedIn) },
+          signal: feeds.signal,
+        });
+      assert.equal((await open()).status, 200);
+      const refused = await open();
+      assert.equal(refused.status, 503);
+      assert.equal(refused.headers.get('retry-after'), '5');
+    } finally {
+      feeds.abort();
+      await app.close();
+    }
+  });
+});

@@ -14,6 +14,8 @@ export interface EventFeedOptions {
   pollIntervalMs?: number;
   /** A comment line this often keeps proxies from closing a quiet feed. @default 15000 */
   heartbeatMs?: number;
+  /** Open feeds one node serves at most (each polls the store); more get 503. @default 200 */
+  maxFeeds?: number;
 }
 
 /** How long after its instant an event may still become visible below a later id. */
@@ -33,10 +35,15 @@ export const isFeedCursor = (value: string | undefined): value is string =>
  * not activity: an open tab does not keep a session alive past its idle deadline).
  */
 export function createEventFeed(tessera: Tessera, options: EventFeedOptions = {}) {
-  const { pollIntervalMs = 1000, heartbeatMs = 15_000 } = options;
+  const { pollIntervalMs = 1000, heartbeatMs = 15_000, maxFeeds = 200 } = options;
   const open = new Set<() => void>();
 
   return {
+    /** False when this node already serves `maxFeeds` feeds. */
+    hasRoom(): boolean {
+      return open.size < maxFeeds;
+    },
+
     /** Streams to `reply` (hijacked) until the client goes or the session ends. */
     stream(
       reply: FastifyReply,

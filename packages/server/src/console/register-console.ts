@@ -540,6 +540,14 @@ export function consolePlugin(tessera: Tessera, options: ConsoleOptions = {}) {
           : isFeedCursor(after)
             ? after
             : null;
+        if (!feed.hasRoom()) {
+          // The browser's EventSource retries by itself; another node may have room.
+          return reply
+            .code(503)
+            .header('retry-after', '5')
+            .type('text/plain; charset=utf-8')
+            .send('too many live feeds on this node; retrying shortly');
+        }
         feed.stream(reply, {
           consoleSessionId: signed.session.sessionId,
           filters: feedFilters(request.query),
