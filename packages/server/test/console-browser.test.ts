@@ -37,7 +37,8 @@ interface Node {
 
 async function startNode(file: string): Promise<Node> {
   const database = openSqliteDatabase(file);
-  const tessera = createTessera({ store: createSqliteStore({ database }) });
+  // No refresh grace: a rotated refresh token presented again is reuse at once.
+  const tessera = createTessera({ store: createSqliteStore({ database }), refreshGraceSeconds: 0 });
   const app = await buildServer({
     tessera,
     logger: false,
@@ -185,6 +186,29 @@ describe('the console in Chromium', () => {
       (await page.locator('svg[role="img"]').count()) >= 3,
       'the overview draws its charts',
     );
+    // A stolen refresh token replayed: the overview shows the reuse alert.
+    const stolen = (await (
+      await api('/v1/sessions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: 'mallory-victim', device: { id: 'old-phone' } }),
+      })
+    ).json()) as { refresh_token: string; session: { id: string } };
+    const refresh = () =>
+      api('/v1/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: stolen.refresh_token,
+        }),
+      });
+    assert.equal((await refresh()).status, 200);
+    assert.equal((await refresh()).status, 400, 'the replay is refused');
+    await page.reload();
+    const reuse = page.locator('section[aria-labelledby="reuse-h"]');
+    assert.match((await reuse.textContent()) ?? '', /1 in the last hour/);
+    assert.match((await reuse.textContent()) ?? '', new RegExp(stolen.session.id));
     await shot('overview');
 
     // ASVS 5.0 3.3.1–3.3.4: __Host- prefix, Secure, HttpOnly on the tokens, SameSite=Strict.
