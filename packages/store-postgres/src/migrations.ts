@@ -108,14 +108,18 @@ CREATE INDEX dpop_jtis_expires_at ON ${s}.dpop_jtis (expires_at);
     sql: (s) => `
 -- One row per node that caches (issue 9): its lease, in epoch ms on the database's clock
 -- (statement_timestamp()), never a node's, so clock skew between nodes cannot stretch it.
-CREATE TABLE ${s}.node_leases (
+-- UNLOGGED, both tables: nothing in them must survive a crash, and without WAL their writes
+-- commit without an fsync (they are on the path of every end). After a crash or a failover
+-- they are empty: every node's channel dropped meanwhile, so each starts a new lease with an
+-- empty cache, and no ender waits for a lease that no longer exists.
+CREATE UNLOGGED TABLE ${s}.node_leases (
   expires_at bigint NOT NULL,
   node_id    text COLLATE "C" PRIMARY KEY
 );
 
 -- Invalidations delivered to a node and not yet acknowledged. A renewal returns them, so a
 -- node cannot extend its lease without having dropped these sessions.
-CREATE TABLE ${s}.node_invalidations (
+CREATE UNLOGGED TABLE ${s}.node_invalidations (
   node_id     text COLLATE "C" NOT NULL REFERENCES ${s}.node_leases (node_id) ON DELETE CASCADE,
   id          text COLLATE "C" NOT NULL,
   from_node   text   NOT NULL,
