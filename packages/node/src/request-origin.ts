@@ -31,7 +31,11 @@ export function checkRequestOrigin(
   if (!sameOrigin && !listed) {
     return `a request with Sec-Fetch-Site: ${site} may not change state`;
   }
-  if (origin !== undefined && !listed && !isOwnOrigin(request, origin)) {
+  // `Origin: null` with `Sec-Fetch-Site: same-origin` is the page's own form post under
+  // `Referrer-Policy: no-referrer` (browsers then hide the origin of navigations). A sandboxed
+  // frame or a `data:` page, the other senders of `null`, are never `same-origin`.
+  const hiddenOwnOrigin = origin === 'null' && site === 'same-origin';
+  if (origin !== undefined && !listed && !hiddenOwnOrigin && !isOwnOrigin(request, origin)) {
     return `origin ${origin} may not send state-changing requests here`;
   }
   return null;

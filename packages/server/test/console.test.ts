@@ -161,6 +161,23 @@ describe('console sign-in', () => {
     assert.equal((await store.findOperatorByName('ada'))?.failedSignIns, 0, 'not even counted');
   });
 
+  test('Origin: null is the page itself only with Sec-Fetch-Site: same-origin (a no-referrer form post)', async () => {
+    const { app, accounts } = await setup();
+    await accounts.create({ name: 'ada', password: PASSWORD });
+    const own = await signIn(app, 'ada', PASSWORD, {
+      origin: 'null',
+      'sec-fetch-site': 'same-origin',
+    });
+    assert.equal(own.statusCode, 303);
+    const sandboxed = await signIn(app, 'ada', PASSWORD, {
+      origin: 'null',
+      'sec-fetch-site': 'cross-site',
+    });
+    assert.equal(sandboxed.statusCode, 403);
+    const bare = await signIn(app, 'ada', PASSWORD, { origin: 'null', 'sec-fetch-site': '' });
+    assert.equal(bare.statusCode, 403, 'null without Fetch Metadata is not trusted');
+  });
+
   test('a session cookie presented at sign-in is never adopted: its session ends (no fixation)', async () => {
     const { app, accounts, tessera } = await setup();
     const ada = await accounts.create({ name: 'ada', password: PASSWORD });
