@@ -131,6 +131,8 @@ export function createNodeLease(store: LeaseStore, options: NodeLeaseOptions): N
   /** Monotonic instant until which the lease is valid in this node's (conservative) view. */
   let validUntil = Number.NEGATIVE_INFINITY;
   let lapseNoticed = true;
+  /** Bumped when the channel (re)connects: a renewal sent before that does not count. */
+  let epoch = 0;
   let renewing: Promise<void> | null = null;
   let closed = false;
   let channel: InvalidationChannel | null = null;
@@ -173,11 +175,21 @@ export function createNodeLease(store: LeaseStore, options: NodeLeaseOptions): N
       },
       {
         onConnected() {
-          // Messages may have been lost while the channel was down: forget everything, and
-          // renew at once so that invalidations pending meanwhile are acknowledged now rather
-          // than at the next timer.
+          // Messages may have been lost while the channel was down: forget everything. The
+          // store may have lost the lease too (a Redis restart without persistence, PostgreSQL
+          // crash recovery, a failover): serve nothing from the cache until a renewal sent from
+          // now on says where the lease stands. Renewing at once also acknowledges now what
+          // was delivered meanwhile, rather than at the next timer.
+          epoch += 1;
+          validUntil = Number.NEGATIVE_INFINITY;
+          lapseNoticed = true;
           hooks.clear();
-          if (hold) void lease.renew();
+          if (hold) {
+            // A renewal already in flight was sent before the reconnect: another one follows.
+            const inFlight = renewing;
+            if (inFlight) void inFlight.finally(() => lease.renew());
+            else void lease.renew();
+          }
         },
         onInvalidation(invalidation) {
           if (invalidation.from === nodeId || !firstHearing(invalidation.id)) return;
@@ -200,9 +212,10 @@ export function createNodeLease(store: LeaseStore, options: NodeLeaseOptions): N
 
   async function renewOnce(): Promise<void> {
     const sentAt = monotonic();
+    const sentInEpoch = epoch;
     try {
       const renewal = await store.renewNodeLease(nodeId, leaseMs);
-      if (closed) return;
+      if (closed || sentInEpoch !== epoch) return;
       // Enders may have stopped waiting for this node (its lease lapsed in the store, or by
       // its own clock, for example while it was frozen): what it cached may be stale.
       if (!renewal.continued || lapseNoticed || monotonic() >= validUntil) hooks.clear();

@@ -202,6 +202,43 @@ describe('node leases: exact revocation with the cache on (issue 9)', () => {
     }
   });
 
+  it('after its channel reconnects a node serves nothing from its cache until a new renewal (the store may have lost the lease)', async () => {
+    const inner = createMemoryStore();
+    const hooks: (() => void)[] = [];
+    const store = leaseStore({
+      ...inner,
+      subscribeInvalidations(listener, events = {}) {
+        if (events.onConnected) hooks.push(events.onConnected);
+        return inner.subscribeInvalidations!(listener, events);
+      },
+    });
+    const renewals = { held: false, release: () => {} };
+    const slow = leaseStore({
+      ...store,
+      async renewNodeLease(nodeId, leaseMs) {
+        if (renewals.held) await new Promise<void>((resolve) => (renewals.release = resolve));
+        return store.renewNodeLease(nodeId, leaseMs);
+      },
+    });
+    const node = createNodeLease(slow, { hold: true, renewEveryMs: 0 });
+    try {
+      await node.renew();
+      await eventually(() => node.valid(), 'the lease');
+      // The store restarted empty (say, Redis without persistence): the lease is gone.
+      await inner.releaseNodeLease!(node.nodeId);
+      renewals.held = true;
+      for (const reconnected of hooks) reconnected();
+      assert.equal(node.valid(), false, 'fenced from the reconnect on');
+      renewals.held = false;
+      renewals.release();
+      await eventually(() => node.valid(), 'a renewal after the reconnect');
+    } finally {
+      renewals.held = false;
+      renewals.release();
+      await node.close();
+    }
+  });
+
   it('a closed node releases its lease and holds no end up', async () => {
     const shared = createMemoryStore();
     const a = createTessera({ store: shared, cache: {} });
