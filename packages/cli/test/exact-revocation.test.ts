@@ -155,17 +155,17 @@ async function threeNodesExact(store: string, diagnostic: (m: string) => void) {
       const sentAt = performance.now();
       const ackAt = await endSession(leader, key, frozenSession.id);
       frozenEndMs = ackAt - sentAt;
-      // Its lease had between two and three thirds left at the freeze: node 1 waited that out.
-      assert.ok(
-        frozenEndMs >= LEASE_MS / 3,
-        `the end did not wait for the frozen node (${frozenEndMs} ms)`,
-      );
+      // Its lease had about two to three thirds left at the freeze (renewed every third): node 1
+      // waited that out. Without the wait an end takes a few milliseconds; 100 ms leaves room
+      // for a node whose renewals ran late on a loaded machine.
+      assert.ok(frozenEndMs >= 100, `the end did not wait for the frozen node (${frozenEndMs} ms)`);
       assert.ok(frozenEndMs <= LEASE_MS + 50, `the frozen node held the end ${frozenEndMs} ms`);
       assert.equal((await validate(second, frozenSession.accessToken)).status, 401);
       // Its lease has run out now: it holds up no further end, on any node.
       const laterSentAt = performance.now();
       lapsedEndMs = (await endSession(second, key, laterSession.id)) - laterSentAt;
-      assert.ok(lapsedEndMs < 100, `a lapsed node still held an end ${lapsedEndMs} ms`);
+      // Waiting for it would take most of a lease; a busy machine may take tens of ms anyway.
+      assert.ok(lapsedEndMs < LEASE_MS / 3, `a lapsed node still held an end ${lapsedEndMs} ms`);
       await delay(LEASE_MS);
     } finally {
       third.child.kill('SIGCONT');
