@@ -22,12 +22,18 @@ export interface BackendOptions {
   emailChangeMaxAuthAgeSeconds?: number;
 }
 
-/** The token answer a phone hands to `client.setSession()`: what `POST /v1/sessions` answered. */
-function tokenAnswer(pair: IssuedPair) {
+/**
+ * The token answer a phone hands to `client.setSession()`: what `POST /v1/sessions` answered.
+ * `bound` says whether the session is bound to a DPoP key: the service's session JSON does not
+ * carry the thumbprint, so the pair alone cannot tell (its `jkt` is null over `remoteAuthority`);
+ * the caller knows it from the proof it forwarded (a creation with a bad proof is refused) or
+ * from the validated session of a step-up.
+ */
+function tokenAnswer(pair: IssuedPair, bound: boolean) {
   return {
     access_token: pair.accessToken,
     refresh_token: pair.refreshToken,
-    token_type: pair.session.jkt === null ? 'Bearer' : 'DPoP',
+    token_type: bound || pair.session.jkt !== null ? 'DPoP' : 'Bearer',
     expires_in: pair.expiresIn,
     session: { id: pair.session.sessionId, user_id: pair.session.userId },
   };
@@ -114,7 +120,7 @@ export function createBackendApp(options: BackendOptions): express.Express {
           ? {}
           : { dpopProof: { proof, method: 'POST', url: `${options.publicOrigin}/sign-in` } }),
       });
-      res.json(tokenAnswer(pair));
+      res.json(tokenAnswer(pair, proof !== undefined));
     }),
   );
 
@@ -149,7 +155,7 @@ export function createBackendApp(options: BackendOptions): express.Express {
         return res
           .status(401)
           .json({ error: 'invalid_token', error_description: 'the session has ended' });
-      res.json(tokenAnswer(pair));
+      res.json(tokenAnswer(pair, user(req).jkt !== null));
     }),
   );
 
