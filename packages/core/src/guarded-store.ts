@@ -1,5 +1,6 @@
 import { isTesseraError, TesseraError } from './errors.js';
 import type { SessionStore } from './store.js';
+import { WEBHOOK_VERBS } from './webhooks.js';
 
 const STORE_VERBS = [
   'createSession',
@@ -57,7 +58,7 @@ export function guardStore(store: SessionStore): SessionStore {
     });
   };
   const guarded: Record<string, unknown> = {};
-  const present = OPTIONAL_VERBS.filter((name) => typeof store[name] === 'function');
+  const present = [...OPTIONAL_VERBS, ...WEBHOOK_VERBS].filter((name) => typeof store[name] === 'function');
   for (const name of [...STORE_VERBS, ...present]) {
     const verb = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = (...args: unknown[]) => {

@@ -106,3 +106,42 @@ export type {
   SessionRecord,
 } from './types.js';
 export { END_REASONS, EVENT_TYPES, SCOPES } from './types.js';
+export type {
+  ClaimedWebhookDelivery,
+  NewWebhookSubscriptionInput,
+  WebhookAttemptOutcome,
+  WebhookClaim,
+  WebhookCompletion,
+  WebhookDeliveryQuery,
+  WebhookDeliveryRecord,
+  WebhookDeliveryState,
+  WebhookDisabledReason,
+  WebhookOutbox,
+  WebhookSecretRotation,
+  WebhookSubscriptionRecord,
+} from './webhooks.js';
+export {
+  DEFAULT_SECRET_OVERLAP_SECONDS,
+  MAX_SECRET_OVERLAP_SECONDS,
+  newWebhookDelivery,
+  newWebhookSubscription,
+  publicDelivery,
+  publicSubscription,
+  rotateSubscriptionSecret,
+  supportsWebhooks,
+  WEBHOOK_DELIVERY_STATES,
+  WEBHOOK_VERBS,
+  webhookDeliveryId,
+  webhookEventTypesProblem,
+  webhookPayload,
+  webhookUrlProblem,
+} from './webhooks.js';
+export {
+  generateWebhookSecret,
+  isWebhookSecret,
+  signWebhook,
+  webhookHeaders,
+  webhookSecretKey,
+} from './webhooks-signing.js';
+export type { WebhookWorker, WebhookWorkerOptions } from './webhooks-worker.js';
+export { createWebhookWorker, webhookBackoffMs } from './webhooks-worker.js';

@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { memoryNodeLeases } from './memory-node-leases.js';
+import { memoryWebhookOutbox, webhookVerbs } from './webhooks-memory.js';
 import { type EndSelector, matchesEventQuery, type SessionStore } from './store.js';
 import type {
   EventPage,
@@ -26,6 +27,7 @@ export interface MemoryStoreOptions {
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const leases = memoryNodeLeases(options.clock ?? systemClock);
+  const outbox = memoryWebhookOutbox();
   const sessions = new Map<string, SessionRecord>();
   const byAccess = new Map<string, string>();
   const byRefresh = new Map<string, { sessionId: string; generation: number }>();
@@ -144,6 +146,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
       eventSeq += 1;
       const stored: SessionEvent = { ...copy(event), id: String(eventSeq) };
       events.push(stored);
+      outbox.fanOut(stored);
       return copy(stored);
     },
 
@@ -278,6 +281,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SessionStor
     async ping() {},
 
     ...leases.verbs,
+    ...webhookVerbs(outbox),
 
     async close() {
       leases.closeAll();

@@ -8,6 +8,7 @@ import type {
   SessionEvent,
   SessionRecord,
 } from './types.js';
+import type { WebhookOutbox } from './webhooks.js';
 
 /** What the engine writes when it rotates a session's tokens (refresh or step-up). */
 export interface RotationPatch {
@@ -54,7 +55,8 @@ export interface EndSelector {
  * - Every write is durable (or, for Redis, acknowledged by the server) before the promise resolves.
  * - Infrastructure failures reject (throw); expected outcomes are return values.
  */
-export interface SessionStore {
+// The webhook outbox verbs (`webhooks.ts`) are optional: all of them or none.
+export interface SessionStore extends Partial<WebhookOutbox> {
   /** Inserts a new session. Its id, access and refresh hashes are fresh; a clash rejects. */
   createSession(session: SessionRecord): Promise<void>;
 

@@ -6,6 +6,7 @@ import type { SessionRecord } from '../types.js';
 import { sampleSession, SAMPLE_EPOCH as T0 } from './fixtures.js';
 import { nodeLeaseConformance } from './node-lease-conformance.js';
 import { operatorConformance } from './operator-conformance.js';
+import { webhookConformance } from './webhooks-conformance.js';
 
 export interface ConformanceOptions {
   /** Shown in the suite name, e.g. "sqlite". */
@@ -340,6 +341,8 @@ export function runStoreConformance(options: ConformanceOptions): void {
     operatorConformance(() => store);
 
     nodeLeaseConformance(() => store);
+
+    webhookConformance(() => store);
 
     options.extra?.(() => store);
   });
