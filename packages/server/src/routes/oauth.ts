@@ -174,8 +174,9 @@ export function registerOAuthRoutes(app: FastifyInstance, options: OAuthRouteOpt
           if (!proof.ok) return refuseGrantProof(reply, proof);
           dpopJkt = proof.jkt;
         }
-        // Always from the store, never a node-local cache: a resource server may act on this
-        // answer for a while, so it must reflect an end made on any node a moment ago.
+        // Fresh: a resource server may act on this answer for a while, so it must reflect an end
+        // made on any node a moment ago. Only an exact cache may answer it (SQLite's
+        // data_version, or node leases on Redis and PostgreSQL); otherwise the store does.
         const result = await tessera.validate(
           token,
           dpopJkt === undefined
