@@ -1,3 +1,5 @@
+import { WEBHOOK_MIGRATION } from './webhook-outbox.js';
+
 /** One step of the schema, applied once, in order, inside a transaction. */
 export interface Migration {
   /** Strictly increasing, starting at 1. Never renumber or edit a released migration. */
@@ -110,6 +112,7 @@ CREATE TABLE tessera_dpop_jtis (
 CREATE INDEX tessera_dpop_jtis_expires_at ON tessera_dpop_jtis (expires_at);
 `,
   },
+  WEBHOOK_MIGRATION,
   {
     version: 6,
     name: 'console: operators and the console secret',

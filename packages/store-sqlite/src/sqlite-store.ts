@@ -11,6 +11,7 @@ import {
 import type BetterSqlite3 from 'better-sqlite3';
 import { migrateSchema } from './migrate.js';
 import { sqliteOperatorVerbs } from './operators.js';
+import { prepareWebhookFanOut, sqliteWebhookVerbs } from './webhook-outbox.js';
 import {
   rowToEvent,
   rowToServiceKey,
@@ -86,8 +87,14 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
     ip: event.ip,
     data: JSON.stringify(event.data),
   });
+  const fanOutWebhooks = prepareWebhookFanOut(database);
+  // The event and its webhook deliveries commit together (the transactional outbox).
   const insertEvents = database.transaction((events: NewSessionEvent[]) =>
-    events.map((event) => String(sql.insertEvent.run(eventParams(event)).lastInsertRowid)),
+    events.map((event) => {
+      const id = sql.insertEvent.run(eventParams(event)).lastInsertRowid;
+      fanOutWebhooks(id, event);
+      return String(id);
+    }),
   );
   interface PendingEvent {
     event: NewSessionEvent;
@@ -300,6 +307,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SessionStore {
     },
 
     ...sqliteOperatorVerbs(database, guard),
+    ...sqliteWebhookVerbs(database, guard),
 
     async ping() {
       guard(() => sql.ping.get());
