@@ -1,3 +1,5 @@
+import { WEBHOOK_MIGRATION } from './webhook-outbox.js';
+
 /**
  * The schema, as ordered migrations. Never edit a released migration: add the next one.
  * `s` is the quoted schema name. Notes on the choices:
@@ -128,6 +130,7 @@ CREATE UNLOGGED TABLE ${s}.node_invalidations (
 );
 `,
   },
+  WEBHOOK_MIGRATION,
   {
     version: 6,
     name: 'console: operators and the console secret',

@@ -25,6 +25,7 @@ import {
   sessionColumns,
   toSession,
 } from './session-row.js';
+import { appendEventWithOutboxSql, postgresWebhookVerbs } from './webhook-outbox.js';
 
 export interface PostgresStoreOptions {
   /** The application's pool (see `createPool`). The store never ends it. */
@@ -308,20 +309,17 @@ export function createPostgresStore(options: PostgresStoreOptions) {
     },
 
     async appendEvent(event) {
-      const { rows } = await query<{ id: string }>(
-        `INSERT INTO ${s}.events (type, at, session_id, user_id, reason, device_id, ip, data)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text AS id`,
-        [
-          event.type,
-          event.at,
-          event.sessionId,
-          event.userId,
-          event.reason,
-          event.deviceId,
-          event.ip,
-          JSON.stringify(event.data),
-        ],
-      );
+      // The event and its webhook deliveries in one statement (the transactional outbox).
+      const { rows } = await query<{ id: string }>(appendEventWithOutboxSql(s), [
+        event.type,
+        event.at,
+        event.sessionId,
+        event.userId,
+        event.reason,
+        event.deviceId,
+        event.ip,
+        JSON.stringify(event.data),
+      ]);
       return { ...structuredClone(event), id: rows[0]!.id };
     },
 
@@ -438,6 +436,7 @@ export function createPostgresStore(options: PostgresStoreOptions) {
     },
 
     ...postgresOperatorVerbs(query, s),
+    ...postgresWebhookVerbs(query, s),
 
     ...postgresNodeLeaseVerbs(query, s, channel),
 

@@ -15,7 +15,16 @@ export async function dropSchema(pool: Pool, schema: string): Promise<void> {
 }
 
 export const TABLES = (schema: string) =>
-  ['sessions', 'refresh_tokens', 'service_keys', 'events', 'operators', 'console_secret']
+  [
+    'sessions',
+    'refresh_tokens',
+    'service_keys',
+    'events',
+    'operators',
+    'console_secret',
+    'webhook_subscriptions',
+    'webhook_deliveries',
+  ]
     .map((t) => `"${schema}".${t}`)
     .join(', ');
 
