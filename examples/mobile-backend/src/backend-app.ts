@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import {
   AuthorityUnavailableError,
   createCookieSessions,
@@ -20,7 +21,29 @@ export interface BackendOptions {
   insecureHttpForLocalDev?: boolean;
   /** How fresh the authentication must be to change the e-mail (RFC 9470 max_age). @default 300 */
   emailChangeMaxAuthAgeSeconds?: number;
+  /**
+   * Serve the example's web app at `/app/` (the files of `web/`) and the ESM build of
+   * `@tessera/client` (`sdkDir`, i.e. `packages/client/dist`) at `/app/sdk/`. Off by default.
+   */
+  browserApp?: { sdkDir: string };
 }
+
+/** Where the web app's files are, from src/ and from dist/ alike. */
+const WEB_DIR = fileURLToPath(new URL('../web/', import.meta.url));
+
+/**
+ * The web app's headers: scripts only as files from this origin (no inline script, no eval),
+ * requests only to this origin, no framing, no plugins, no base or form hijacking.
+ */
+const APP_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'x-frame-options': 'DENY',
+};
 
 /**
  * The token answer a phone hands to `client.setSession()`: what `POST /v1/sessions` answered.
@@ -200,6 +223,28 @@ export function createBackendApp(options: BackendOptions): express.Express {
       res.json({ email: users.get(user(req).userId)?.email });
     },
   );
+
+  if (options.browserApp !== undefined) {
+    const { sdkDir } = options.browserApp;
+    const withHeaders = (_req: Request, res: Response, next: NextFunction) => {
+      res.set(APP_HEADERS);
+      next();
+    };
+    // Express matches `/app` and `/app/` alike; the page's relative URLs need the slash.
+    app.get('/app', withHeaders, (req, res) => {
+      if (req.path.endsWith('/')) res.sendFile('index.html', { root: WEB_DIR });
+      else res.redirect(301, '/app/');
+    });
+    app.get('/app/app.js', withHeaders, (_req, res) => res.sendFile('app.js', { root: WEB_DIR }));
+    // Only the build's modules (`client.js`, `index.js`, …): no source maps, no declarations.
+    app.get('/app/sdk/:file', withHeaders, (req, res, next) => {
+      const file = req.params.file;
+      if (typeof file !== 'string' || !/^[a-z][a-z0-9-]*\.js$/.test(file)) return next();
+      res.sendFile(file, { root: sdkDir }, (error) => {
+        if (error !== undefined && !res.headersSent) next();
+      });
+    });
+  }
 
   // ---- web front ends and web views: cookie mode -----------------------------------------------
 

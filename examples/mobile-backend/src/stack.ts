@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PolicyTier } from '@tessera/core';
+import type { Clock, PolicyTier } from '@tessera/core';
 import { remoteAuthority } from '@tessera/node';
 import { createBackendApp } from './backend-app.js';
 import { type Gateway, startGateway } from './gateway.js';
@@ -30,6 +30,10 @@ export interface StackOptions {
   emailChangeMaxAuthAgeSeconds?: number;
   /** The demo user (created if absent). */
   user?: { email: string; password: string };
+  /** The Tessera service's clock (tests move it instead of waiting). @default Date.now */
+  clock?: Clock;
+  /** Serve the web app at `/app/` with the SDK's ESM build from `sdkDir` (the browser test). */
+  browserApp?: { sdkDir: string };
 }
 
 export interface Stack {
@@ -65,6 +69,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       ? {}
       : { maxSessionsPerUser: options.maxSessionsPerUser }),
     ...(options.tokenPerMinute === undefined ? {} : { tokenPerMinute: options.tokenPerMinute }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const users = openUserTable(join(dataDir, 'users.db'), options.scrypt ?? OWASP_SCRYPT);
   const demo = options.user ?? DEMO_USER;
@@ -81,6 +86,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.emailChangeMaxAuthAgeSeconds === undefined
       ? {}
       : { emailChangeMaxAuthAgeSeconds: options.emailChangeMaxAuthAgeSeconds }),
+    ...(options.browserApp === undefined ? {} : { browserApp: options.browserApp }),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));

@@ -1,6 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createTessera, type PolicyTier, type SessionEvent, type Tessera } from '@tessera/core';
+import {
+  type Clock,
+  createTessera,
+  type PolicyTier,
+  type SessionEvent,
+  type Tessera,
+} from '@tessera/core';
 import { buildServer } from '@tessera/server';
 import { createSqliteStore, openSqliteDatabase } from '@tessera/store-sqlite';
 
@@ -14,6 +20,8 @@ export interface ServiceOptions {
   maxSessionsPerUser?: number;
   /** Requests per minute per client on /v1/token and /v1/revoke. */
   tokenPerMinute?: number;
+  /** The service's clock (tests move it to expire tokens without waiting). @default Date.now */
+  clock?: Clock;
 }
 
 export interface RunningService {
@@ -42,6 +50,7 @@ export async function startTesseraService(options: ServiceOptions): Promise<Runn
     refreshGraceSeconds: options.refreshGraceSeconds,
     maxSessionsPerUser: options.maxSessionsPerUser ?? 20,
     onEvent: (event) => events.push(event),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const server = await buildServer({
     tessera,
