@@ -73,6 +73,19 @@ export async function runPhoneDemo(
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits for `promise`, failing after `ms` rather than hanging the transcript. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * A phone's monotonic clock that stands still while the phone sleeps, as iOS's does
  * (`mach_absolute_time` does not count sleep): the SDK then believes its access token is still
@@ -114,7 +127,7 @@ function spawnPhone(args: string[]): {
   const reader: Interface = createInterface({ input: child.stdout });
   const iterator = reader[Symbol.asyncIterator]();
   const next = async () => {
-    const { value, done } = await iterator.next();
+    const { value, done } = await within(iterator.next(), 20_000, 'the phone process');
     if (done) throw new Error(`the phone process ended without answering: ${stderr.trim()}`);
     return JSON.parse(value as string) as Json;
   };
@@ -235,7 +248,10 @@ async function play(
 
   // ---- phone B: its own process over a file, killed while its refresh is in flight ------------
   const first = spawnPhone(['sign-in', url, stack.dataDir, DEMO_USER.email, DEMO_USER.password]);
-  const ready = await first.next();
+  const ready = await first.next().catch((error) => {
+    first.child.kill('SIGKILL');
+    throw error;
+  });
   const tokensB = new Set(ready.tokens as string[]);
   expect(
     'phone B (a separate process; file storage, key kept like a Keystore key) signs in and uses the API',
@@ -260,7 +276,11 @@ async function play(
     (e) => e.sessionId === sessionB && e.type === 'session.refreshed',
   ).length;
   first.child.stdin.write('refresh\n');
-  await held; // the service rotated and answered; the answer stops at the gateway
+  // The service rotated and answered; the answer stops at the gateway.
+  await within(held, 20_000, 'the held refresh').catch((error) => {
+    first.child.kill('SIGKILL');
+    throw error;
+  });
   first.child.kill('SIGKILL');
   const signal = await exited;
   gateway.holdTokenAnswers = false;
@@ -278,8 +298,12 @@ async function play(
   const tokensBefore = tokenRequests();
   const revokesBeforeB = revokeRequests();
   const second = spawnPhone(['recover', url, stack.dataDir]);
-  const recovered = await second.next();
-  await new Promise((resolve) => second.child.once('exit', resolve));
+  const secondExited = new Promise((resolve) => second.child.once('exit', resolve));
+  const recovered = await second.next().catch((error) => {
+    second.child.kill('SIGKILL');
+    throw error;
+  });
+  await within(secondExited, 20_000, 'the recovered phone process exiting');
   for (const token of recovered.tokens as string[]) tokensB.add(token);
   const replayed = service.events.some(
     (e) => e.sessionId === sessionB && e.type === 'session.refresh_replayed',
