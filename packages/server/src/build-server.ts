@@ -9,6 +9,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createHardeningHook } from './hardening.js';
 import { createLogger, type ServerLoggerOptions } from './logger.js';
 import { createMetrics, type TesseraMetrics } from './metrics.js';
+import { lazyChildLogger } from './request-logger.js';
 import { registerBackendRoutes } from './routes/backend.js';
 import { registerClientRoutes } from './routes/client.js';
 import { type RouteRateLimit, registerOAuthRoutes } from './routes/oauth.js';
@@ -133,7 +134,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   checkWholeNumber('readiness_timeout_ms', readinessTimeoutMs, 1);
 
   const serverOptions = {
-    ...(logger === false ? { logger: false } : { loggerInstance: createLogger(logger) }),
+    ...(logger === false
+      ? { logger: false }
+      : { loggerInstance: createLogger(logger), childLoggerFactory: lazyChildLogger }),
     logController: new LogController({ disableRequestLogging: !logRequests }),
     bodyLimit: bodyLimitBytes,
     trustProxy,
