@@ -99,7 +99,7 @@ describe('errors of the real CLI', () => {
 describe('usage errors and help, in process', () => {
   const cases: Array<[string[], RegExp]> = [
     [[], /^tessera: missing command — see `tessera --help`$/],
-    [['start'], /^tessera: unknown command "start" — use serve, keys, sessions/],
+    [['start'], /^tessera: unknown command "start" — use serve, keys, /],
     [
       ['serve', '--prot', '1'],
       /^tessera serve: unknown option --prot — see `tessera serve --help`$/,
