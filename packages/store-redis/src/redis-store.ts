@@ -15,7 +15,6 @@ import { REMEMBER_DPOP_JTI } from './dpop-jti.js';
 import {
   compareStreamIds,
   eventFromFields,
-  eventToFields,
   isStreamId,
   nextStreamId,
   toStreamEntries,
@@ -42,6 +41,7 @@ import {
   TOUCH_SESSION,
   USER_ADD,
 } from './scripts.js';
+import { appendEventWithOutbox, redisWebhookVerbs } from './webhook-outbox.js';
 
 export interface RedisStoreOptions {
   /**
@@ -499,16 +499,13 @@ export function createRedisStore(options: RedisStoreOptions) {
     },
 
     async appendEvent(event) {
-      const id = String(
-        await link.send(keys.events, [
-          'XADD',
-          keys.events,
-          'MAXLEN',
-          '~',
-          String(eventStreamMaxLength),
-          '*',
-          ...eventToFields(event),
-        ]),
+      // The event and its webhook deliveries in one script (the outbox; webhook-outbox.ts).
+      const id = await appendEventWithOutbox(
+        link,
+        prefix,
+        keys.events,
+        eventStreamMaxLength,
+        event,
       );
       const userKey = keys.userEvents(event.userId);
       await Promise.all([
@@ -589,6 +586,8 @@ export function createRedisStore(options: RedisStoreOptions) {
     },
 
     ...redisOperatorVerbs(link, prefix, keys.sessionPattern),
+
+    ...redisWebhookVerbs(link, prefix),
 
     ...redisNodeLeaseVerbs(link, prefix, keys.invalidations),
 
