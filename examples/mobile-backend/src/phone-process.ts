@@ -40,10 +40,19 @@ const client = createTesseraClient({
   refreshMarginSeconds: 1,
 });
 
+const signOuts: string[] = [];
+client.onSignOut((reason) => signOuts.push(reason));
+
+/** GET /api/profile; a refusal the SDK throws (the session ended, …) is reported, not thrown. */
 async function profile() {
-  const response = await client.fetch('/api/profile');
-  const body = (await response.json()) as { session_id?: string };
-  return { status: response.status, sessionId: body.session_id ?? null };
+  try {
+    const response = await client.fetch('/api/profile');
+    const body = (await response.json()) as { session_id?: string };
+    return { status: response.status, sessionId: body.session_id ?? null };
+  } catch (error) {
+    const { code, reason } = error as { code?: string; reason?: string };
+    return { status: null, sessionId: null, error: code ?? String(error), reason, signOuts };
+  }
 }
 
 if (mode === 'sign-in') {

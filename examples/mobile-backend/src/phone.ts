@@ -312,7 +312,7 @@ async function play(
     recovered.signedIn === true && recovered.status === 200 && recovered.sessionId === sessionB;
   expect(
     'a new phone B process over the same file: it retries the interrupted refresh with the old token',
-    `GET /api/profile ${recovered.status}, same session: ${recovered.sessionId === sessionB}; one POST /v1/token (${tokenRequests() - tokensBefore}), answered within the grace window with the same pair (session.refresh_replayed: ${replayed})`,
+    `GET /api/profile ${recovered.status ?? `refused (${recovered.error}; signed out: ${String(recovered.signOuts)})`}, same session: ${recovered.sessionId === sessionB}; one POST /v1/token (${tokenRequests() - tokensBefore}), answered within the grace window with the same pair (session.refresh_replayed: ${replayed})`,
     recoveredWithSameSession && replayed && tokenRequests() - tokensBefore === 1,
   );
   const endedB = await service.tessera.getLiveSession(sessionB);
