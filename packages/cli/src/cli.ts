@@ -6,6 +6,7 @@ import { MIGRATE_HELP, migrateCommand } from './commands/migrate.js';
 import { OPERATORS_HELP, operatorsCommand } from './commands/operators.js';
 import { SERVE_HELP, serveCommand } from './commands/serve.js';
 import { SESSIONS_HELP, sessionsCommand } from './commands/sessions.js';
+import { WEBHOOKS_HELP, webhooksCommand } from './commands/webhooks.js';
 import { toExitLine, usageError } from './errors.js';
 import type { CliIo } from './io.js';
 
@@ -19,6 +20,7 @@ Commands:
   operators create|list|…     manage the console's operators (see \`tessera operators --help\`)
   sessions list|end           list a user's live sessions, end one
   events                      query session events
+  webhooks create|list|…      event delivery by webhooks (see \`tessera webhooks --help\`)
   migrate                     apply PostgreSQL schema migrations
   audit TARGET                audit any backend's session handling (see \`tessera audit --help\`)
 
@@ -36,6 +38,7 @@ const HELP: Record<string, string> = {
   sessions: SESSIONS_HELP,
   events: EVENTS_HELP,
   migrate: MIGRATE_HELP,
+  webhooks: WEBHOOKS_HELP,
 };
 
 /** The version in this package's package.json (same relative place from src/ and dist/). */
@@ -75,6 +78,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         return await eventsCommand(rest, io);
       case 'migrate':
         return await migrateCommand(rest, io);
+      case 'webhooks':
+        return await webhooksCommand(rest, io);
       case 'audit':
         return await auditCommand(rest);
       case 'help':

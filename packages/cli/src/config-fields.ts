@@ -188,6 +188,56 @@ export const CONFIG_FIELDS: readonly ConfigField[] = [
     description:
       'console sign-in attempts per client IP per minute (per node), besides the per-operator lock-out',
   },
+  // Webhook delivery (README "Webhooks"); every node delivers, one at a time per delivery.
+  {
+    path: 'webhooks.enabled',
+    kind: { type: 'boolean' },
+    defaultValue: true,
+    description: 'this node delivers webhooks from the outbox (claims leased deliveries)',
+  },
+  {
+    path: 'webhooks.poll_interval_ms',
+    kind: { type: 'integer', min: 10, max: 60_000 },
+    defaultValue: 500,
+    description: 'how often an idle node looks for due deliveries',
+  },
+  {
+    path: 'webhooks.timeout_ms',
+    kind: { type: 'integer', min: 100, max: 60_000 },
+    defaultValue: 10_000,
+    description: "longest wait for a receiver's answer (at most a third of webhooks.lease_ms)",
+  },
+  {
+    path: 'webhooks.lease_ms',
+    kind: { type: 'integer', min: 300, max: 600_000 },
+    defaultValue: 60_000,
+    description:
+      "a claim keeps other nodes off a delivery this long (a dead node's deliveries move on after it)",
+  },
+  {
+    path: 'webhooks.retry_window_seconds',
+    kind: { type: 'integer', min: 1, max: 30 * 86_400 },
+    defaultValue: 86_400,
+    description: 'retries go on this long after the event, then the delivery is failed',
+  },
+  {
+    path: 'webhooks.backoff_base_ms',
+    kind: { type: 'integer', min: 1, max: 3_600_000 },
+    defaultValue: 5000,
+    description: 'ceiling of the first retry delay (doubles each retry; full jitter below it)',
+  },
+  {
+    path: 'webhooks.backoff_cap_ms',
+    kind: { type: 'integer', min: 1, max: 86_400_000 },
+    defaultValue: 7_200_000,
+    description: 'the retry delay ceiling never grows past this',
+  },
+  {
+    path: 'webhooks.batch_size',
+    kind: { type: 'integer', min: 1, max: 1000 },
+    defaultValue: 20,
+    description: 'deliveries a node claims and sends at once',
+  },
   {
     path: 'migrate_on_start',
     kind: { type: 'boolean' },

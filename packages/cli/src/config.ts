@@ -43,6 +43,18 @@ export interface TesseraConfig {
   dpop: { maxAgeSeconds: number; nonceSecret: string | undefined };
   /** The operator console at /console. */
   console: { enabled: boolean; signInPerMinute: number };
+  /** Webhook delivery by this node (`createWebhookWorker`), or false. */
+  webhooks:
+    | {
+        pollIntervalMs: number;
+        timeoutMs: number;
+        leaseMs: number;
+        retryWindowMs: number;
+        backoffBaseMs: number;
+        backoffCapMs: number;
+        batchSize: number;
+      }
+    | false;
 }
 
 /** Values from command-line flags, by JSON path: strings as typed, booleans for switches. */
@@ -201,6 +213,17 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
       enabled: read('console.enabled') as boolean,
       signInPerMinute: read('console.sign_in_per_minute') as number,
     },
+    webhooks: (read('webhooks.enabled') as boolean)
+      ? {
+          pollIntervalMs: read('webhooks.poll_interval_ms') as number,
+          timeoutMs: read('webhooks.timeout_ms') as number,
+          leaseMs: read('webhooks.lease_ms') as number,
+          retryWindowMs: (read('webhooks.retry_window_seconds') as number) * 1000,
+          backoffBaseMs: read('webhooks.backoff_base_ms') as number,
+          backoffCapMs: read('webhooks.backoff_cap_ms') as number,
+          batchSize: read('webhooks.batch_size') as number,
+        }
+      : (false as const),
   };
 }
 

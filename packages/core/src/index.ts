@@ -130,6 +130,8 @@ export {
   rotateSubscriptionSecret,
   supportsWebhooks,
   WEBHOOK_DELIVERY_STATES,
+  WEBHOOK_DESCRIPTION_MAX_LENGTH,
+  WEBHOOK_URL_MAX_LENGTH,
   WEBHOOK_VERBS,
   webhookDeliveryId,
   webhookEventTypesProblem,

@@ -147,8 +147,15 @@ export interface EventPage {
 }
 
 /** Scopes a backend service key can carry. `admin` implies all. */
-export type Scope = 'sessions:write' | 'sessions:read' | 'introspect' | 'admin';
-export const SCOPES: readonly Scope[] = ['sessions:write', 'sessions:read', 'introspect', 'admin'];
+export type Scope = 'sessions:write' | 'sessions:read' | 'introspect' | 'admin' | 'webhooks:admin';
+export const SCOPES: readonly Scope[] = [
+  'sessions:write',
+  'sessions:read',
+  'introspect',
+  'admin',
+  // Webhook subscriptions (packages/server/src/routes/webhooks.ts).
+  'webhooks:admin',
+];
 
 /** A backend credential (`tsk_…`) as the store keeps it: only its SHA-256. */
 export interface ServiceKeyRecord {

@@ -2,7 +2,12 @@ import formbody from '@fastify/formbody';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import { type Tessera, TesseraError } from '@tessera/core';
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyServerOptions,
+  LogController,
+  type onResponseHookHandler,
+} from 'fastify';
 import { type ConsoleOptions, consolePlugin } from './console/register-console.js';
 import { createDpopContext, type DpopServerOptions, registerDpop } from './dpop.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
@@ -14,6 +19,7 @@ import { registerBackendRoutes } from './routes/backend.js';
 import { registerClientRoutes } from './routes/client.js';
 import { type RouteRateLimit, registerOAuthRoutes } from './routes/oauth.js';
 import { registerOperationsRoutes } from './routes/operations.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { NO_BODY_DESCRIPTION } from './schemas.js';
 import { createValidatorCompiler, formatValidationError } from './validation.js';
 
@@ -159,13 +165,30 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.removeContentTypeParser('text/plain');
 
   app.addHook('onRequest', createHardeningHook({ hsts: tls !== undefined }));
+  // Request metrics. Each route gets its observer once, when it is registered (labels resolved
+  // then, not per answer: `request.routeOptions` builds a new object on every read); the global
+  // hook counts only the requests no route matched.
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const observers = new Map(methods.map((m) => [m, metrics.requestObserver(m, route.url)]));
+    const observe: onResponseHookHandler = (request, reply, done) => {
+      const observer =
+        observers.get(request.method) ?? metrics.requestObserver(request.method, route.url);
+      observer(reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    const own = route.onResponse;
+    route.onResponse = own === undefined ? [observe] : [observe, ...[own].flat()];
+  });
   app.addHook('onResponse', (request, reply, done) => {
-    metrics.observeRequest(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+    if (request.is404) {
+      metrics.observeRequest(
+        request.method,
+        'unmatched',
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    }
     done();
   });
 
@@ -244,6 +267,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   registerBackendRoutes(app, tessera);
   registerClientRoutes(app, tessera);
+  registerWebhookRoutes(app, tessera);
   registerOperationsRoutes(app, { metrics, readinessCheck, readinessTimeoutMs });
   // Encapsulated: the console's hooks, parser and CSP never run on the API's requests.
   if (consoleOptions.enabled !== false) {

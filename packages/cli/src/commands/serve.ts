@@ -1,6 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import type { Tessera } from '@tessera/core';
+import { hostname } from 'node:os';
+import {
+  createWebhookWorker,
+  supportsWebhooks,
+  type Tessera,
+  type WebhookWorker,
+} from '@tessera/core';
 import { COMMON_OPTIONS, expectPositionals, parseCommandArgs, STORE_OPTIONS } from '../args.js';
 import { loadConfig, type TesseraConfig } from '../config.js';
 import { dpopHtuWarning } from '../dpop-htu-warning.js';
@@ -166,15 +173,21 @@ export async function startService(config: TesseraConfig, io: CliIo): Promise<Ru
   const htuWarning = dpopHtuWarning(config);
   if (htuWarning !== null) io.err(htuWarning);
 
+  let webhooks: WebhookWorker | null = null;
+
   let stopped: Promise<void> | undefined;
   const stop = () => {
-    // The server first (no new requests, in-flight ones finish), then the engine (its cache
-    // subscription) and the store they use.
-    stopped ??= app.close().finally(() => engine.close());
+    // The server first (no new requests, in-flight ones finish), then the webhook worker (its
+    // round in flight), then the engine (its cache subscription) and the store they use.
+    stopped ??= app
+      .close()
+      .finally(() => webhooks?.stop())
+      .finally(() => engine.close());
     return stopped;
   };
 
   try {
+    webhooks = startWebhookDelivery(config, tessera, app.log);
     // Only once listening succeeded: a key created before a failed start would never be
     // shown. Written to stdout, never through the logger, whose lines may be shipped elsewhere.
     if ((await tessera.listServiceKeys()).length === 0) {
@@ -229,4 +242,41 @@ function listenError(error: unknown, host: string, port: number) {
     default:
       return runtimeError(`cannot listen on ${where}: ${describeError(error)}`, { cause: error });
   }
+}
+
+/**
+ * Starts this node's webhook worker when the store has an outbox and `webhooks.enabled`. Every
+ * node runs one: leases make sure that each delivery is sent by one node at a time.
+ */
+function startWebhookDelivery(
+  config: TesseraConfig,
+  tessera: Tessera,
+  log: { warn(object: object, message: string): void },
+): WebhookWorker | null {
+  const store = tessera.store;
+  if (config.webhooks === false || !supportsWebhooks(store)) return null;
+  const worker = createWebhookWorker({
+    store,
+    nodeId: `${hostname()}:${process.pid}:${randomBytes(6).toString('base64url')}`,
+    ...config.webhooks,
+    onAttempt(claimed, outcome) {
+      if (outcome.state === 'delivered') return;
+      // Never the secret or the body: the delivery id finds the rest in `tessera webhooks deliveries`.
+      log.warn(
+        {
+          webhook_id: claimed.delivery.id,
+          subscription_id: claimed.subscription.id,
+          state: outcome.state,
+          status: outcome.status,
+          error: outcome.error,
+        },
+        'webhook delivery attempt failed',
+      );
+    },
+    onError(error) {
+      log.warn({ err: error }, 'webhook delivery round failed (the store may be unreachable)');
+    },
+  });
+  worker.start();
+  return worker;
 }
