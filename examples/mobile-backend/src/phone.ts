@@ -332,7 +332,7 @@ async function play(
   const liveWhileOffline = (await service.tessera.getLiveSession(sessionA)) !== null;
   const signedInA = await phoneA.isSignedIn();
   expect(
-    'phone A logs out with the network down (the gateway refuses connections)',
+    'phone A logs out with the network down (the gateway drops every connection)',
     `signed out on the phone at once (signed in: ${signedInA}; onSignOut: ${signOuts.join(', ')}); the revoke is queued: ${revokesWhileOffline} reached the service, the server session is still live: ${liveWhileOffline}`,
     !signedInA && signOuts.join() === 'logout' && revokesWhileOffline === 0 && liveWhileOffline,
   );

@@ -39,13 +39,17 @@ const root = fileURLToPath(new URL('../../../', import.meta.url));
 const clientDir = `${root}packages/client`;
 const sdkDir = `${clientDir}/dist`;
 
-/** Builds the SDK's ESM build when it is missing or older than its sources. */
+/** Builds the SDK's ESM build when a module of it is missing or older than its source. */
 function ensureClientBuild() {
-  const built = `${sdkDir}/index.js`;
-  const newest = Math.max(
-    ...readdirSync(`${clientDir}/src`).map((f) => statSync(`${clientDir}/src/${f}`).mtimeMs),
-  );
-  if (existsSync(built) && statSync(built).mtimeMs >= newest) return;
+  const stale = readdirSync(`${clientDir}/src`)
+    .filter((f) => f.endsWith('.ts'))
+    .some((f) => {
+      const built = `${sdkDir}/${f.replace(/\.ts$/, '.js')}`;
+      return (
+        !existsSync(built) || statSync(built).mtimeMs < statSync(`${clientDir}/src/${f}`).mtimeMs
+      );
+    });
+  if (!stale) return;
   execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', clientDir], {
     cwd: root,
     stdio: 'inherit',
@@ -64,6 +68,8 @@ let page: Page;
 const wireTokens = new Set<string>();
 const pending: Promise<unknown>[] = [];
 const pageErrors: string[] = [];
+/** `STATUS /path` of every answer of 400 or more the page got. */
+const failedLoads = new Set<string>();
 let sessionId = '';
 let jktBeforeReload = '';
 
@@ -93,6 +99,7 @@ before(async () => {
   });
   page.on('response', (response) => {
     const path = new URL(response.url()).pathname;
+    if (response.status() >= 400) failedLoads.add(`${response.status()} ${path}`);
     if (path === '/sign-in' || path === '/v1/token') {
       pending.push(response.text().then(noteTokens, () => undefined));
     }
@@ -293,10 +300,17 @@ test('sign-out ends the session on the server (POST /v1/revoke), and the server 
     );
   }
   for (const token of tokens) assert.equal((await introspect(token)).active, false);
-  // The page itself never hit a CSP violation nor an uncaught error. ("Failed to load
-  // resource" lines are the refusals above and the browser's own /favicon.ico.)
+  // The page never hit a CSP violation nor an uncaught error. Its only failed loads: the 401s
+  // of the calls across the expiry (each retried after the refresh) and the old tokens'
+  // refusals above. (The console's "Failed to load resource" lines are those, and the
+  // browser's own /favicon.ico, which Playwright does not report as a page request.)
   assert.deepEqual(
     pageErrors.filter((e) => !e.startsWith('Failed to load resource')),
     [],
   );
+  assert.deepEqual([...failedLoads].sort(), [
+    '400 /v1/token',
+    '401 /api/notes',
+    '401 /api/profile',
+  ]);
 });
