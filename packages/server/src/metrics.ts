@@ -12,6 +12,11 @@ export interface TesseraMetrics {
   readonly onEvent: (event: SessionEvent) => void;
   /** Records one answered HTTP request; `route` is the route pattern, never the raw URL. */
   observeRequest(method: string, route: string, status: number, durationSeconds: number): void;
+  /**
+   * `observeRequest` for one (method, route pattern), resolved once: the server takes one per
+   * route when it is registered, so that an answer costs no label lookup by string.
+   */
+  requestObserver(method: string, route: string): (status: number, durationSeconds: number) => void;
 }
 
 export interface MetricsOptions {
@@ -76,6 +81,9 @@ export function createMetrics(options: MetricsOptions = {}): TesseraMetrics {
     },
     observeRequest(method, route, status, durationSeconds) {
       requests.observe(method, route, status, durationSeconds);
+    },
+    requestObserver(method, route) {
+      return requests.forRoute(method, route);
     },
   };
 }

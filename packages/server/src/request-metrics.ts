@@ -25,6 +25,8 @@ interface MetricValue {
  */
 export function createRequestMetrics(registry: Registry) {
   const series = new Map<string, Series>();
+  /** Bumped by `reset()`, so that observers resolved per route drop the series they hold. */
+  let generation = 0;
 
   /** A metric in the shape `Registry.registerMetric` takes, its values computed on scrape. */
   const metric = (name: string, help: string, type: string, values: () => MetricValue[]) => ({
@@ -37,6 +39,7 @@ export function createRequestMetrics(registry: Registry) {
     },
     reset() {
       series.clear();
+      generation += 1;
     },
   });
 
@@ -79,24 +82,54 @@ export function createRequestMetrics(registry: Registry) {
   registry.registerMetric(counter as never);
   registry.registerMetric(histogram as never);
 
+  /** The series of one (method, route, status), made on its first answer. */
+  const seriesOf = (method: string, route: string, status: number): Series => {
+    const key = `${method} ${route} ${status}`;
+    let entry = series.get(key);
+    if (!entry) {
+      entry = {
+        labels: { method, route, status: String(status) },
+        buckets: new Array(BUCKETS.length + 1).fill(0),
+        sum: 0,
+        count: 0,
+      };
+      series.set(key, entry);
+    }
+    return entry;
+  };
+
+  const record = (entry: Series, durationSeconds: number): void => {
+    let i = 0;
+    while (i < BUCKETS.length && durationSeconds > (BUCKETS[i] as number)) i += 1;
+    entry.buckets[i] = (entry.buckets[i] ?? 0) + 1;
+    entry.sum += durationSeconds;
+    entry.count += 1;
+  };
+
   return {
     observe(method: string, route: string, status: number, durationSeconds: number): void {
-      const key = `${method} ${route} ${status}`;
-      let entry = series.get(key);
-      if (!entry) {
-        entry = {
-          labels: { method, route, status: String(status) },
-          buckets: new Array(BUCKETS.length + 1).fill(0),
-          sum: 0,
-          count: 0,
-        };
-        series.set(key, entry);
-      }
-      let i = 0;
-      while (i < BUCKETS.length && durationSeconds > (BUCKETS[i] as number)) i += 1;
-      entry.buckets[i] = (entry.buckets[i] ?? 0) + 1;
-      entry.sum += durationSeconds;
-      entry.count += 1;
+      record(seriesOf(method, route, status), durationSeconds);
+    },
+    /**
+     * An observer for one (method, route), resolved once when the route is registered: an
+     * answer then costs a lookup by status number, not a key string built and hashed per
+     * request. `reset()` empties the series, and each observer then starts again.
+     */
+    forRoute(method: string, route: string): (status: number, durationSeconds: number) => void {
+      const byStatus = new Map<number, Series>();
+      let seen = generation;
+      return (status, durationSeconds) => {
+        if (seen !== generation) {
+          byStatus.clear();
+          seen = generation;
+        }
+        let entry = byStatus.get(status);
+        if (entry === undefined) {
+          entry = seriesOf(method, route, status);
+          byStatus.set(status, entry);
+        }
+        record(entry, durationSeconds);
+      };
     },
   };
 }
