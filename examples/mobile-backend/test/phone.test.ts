@@ -38,8 +38,10 @@ test('the phone transcript with @tessera/client: every step as it must be, one r
   // invalid_grant (RFC 6750 §3.1, RFC 6749 §5.2).
   const access = facts.oldTokens.filter((t) => t.kind === 'access');
   const refresh = facts.oldTokens.filter((t) => t.kind === 'refresh');
-  assert.equal(access.length, 4);
-  assert.equal(refresh.length, 4);
+  // Two phones, each with its sign-in pair and at least one rotation (more on a slow machine,
+  // where the SDK may refresh ahead of time during setup).
+  assert.ok(access.length >= 4, `${access.length} access tokens`);
+  assert.ok(refresh.length >= 4, `${refresh.length} refresh tokens`);
   for (const t of access) assert.deepEqual([t.status, t.error], [401, 'invalid_token']);
   for (const t of refresh) assert.deepEqual([t.status, t.error], [400, 'invalid_grant']);
 });
