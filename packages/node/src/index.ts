@@ -49,5 +49,18 @@ export { createSessionGuard } from './session-guard.js';
 export type { SessionRequirements } from './session-requirements.js';
 export { checkRequirements } from './session-requirements.js';
 export type { SessionView } from './session-view.js';
+export type {
+  VerifiedWebhook,
+  VerifyWebhookOptions,
+  WebhookPayload,
+  WebhookReplayCache,
+  WebhookRequest,
+  WebhookVerificationCode,
+} from './verify-webhook.js';
+export {
+  createMemoryReplayCache,
+  verifyWebhook,
+  WebhookVerificationError,
+} from './verify-webhook.js';
 export type { ChallengeParams, ChallengeScheme } from './www-authenticate.js';
 export { challenge } from './www-authenticate.js';
