@@ -1,5 +1,6 @@
 import { base64url, base64urlText, sha256 } from './encoding.js';
 import { openKeyValueDb } from './idb.js';
+import type { Jwk, WebCryptoKeyPair } from './webcrypto.js';
 
 /**
  * A key that signs DPoP proofs (RFC 9449). The private key never has to leave its home: a
@@ -10,7 +11,7 @@ export interface DpopKeyHandle {
   /** The JWS algorithm: `ES256` (P-256) or `EdDSA` (Ed25519). */
   readonly alg: string;
   /** The public key as a JWK (public members only: `kty`, `crv`, `x`, `y`). */
-  readonly publicJwk: JsonWebKey;
+  readonly publicJwk: Jwk;
   /**
    * Signs the JWS signing input. For ES256 the result is the 64-byte `r || s` JOSE form
    * (RFC 7518 §3.4), which WebCrypto returns as is; platform APIs that return DER (Secure
@@ -21,15 +22,15 @@ export interface DpopKeyHandle {
 
 /** Where the WebCrypto DPoP key pair is kept between runs. */
 export interface DpopKeyStore {
-  load(): Promise<CryptoKeyPair | null>;
+  load(): Promise<WebCryptoKeyPair | null>;
   /** Saves the pair unless one is saved already; returns the pair that is kept. */
-  saveIfAbsent(pair: CryptoKeyPair): Promise<CryptoKeyPair>;
+  saveIfAbsent(pair: WebCryptoKeyPair): Promise<WebCryptoKeyPair>;
   clear(): Promise<void>;
 }
 
 /** A key store for the life of the process (Node, tests): a restart means a new key. */
 export function memoryDpopKeyStore(): DpopKeyStore {
-  let kept: CryptoKeyPair | null = null;
+  let kept: WebCryptoKeyPair | null = null;
   return {
     load: async () => kept,
     saveIfAbsent: async (pair) => {
@@ -51,11 +52,11 @@ export function indexedDbDpopKeyStore(options: { databaseName?: string } = {}): 
   const db = openKeyValueDb(options.databaseName ?? 'tessera');
   const KEY = 'dpop.keyPair';
   return {
-    load: async () => (await db.get<CryptoKeyPair>(KEY)) ?? null,
+    load: async () => (await db.get<WebCryptoKeyPair>(KEY)) ?? null,
     async saveIfAbsent(pair) {
       if (await db.add(KEY, pair)) return pair;
       // Another tab generated one first: everybody uses that one.
-      return (await db.get<CryptoKeyPair>(KEY)) ?? pair;
+      return (await db.get<WebCryptoKeyPair>(KEY)) ?? pair;
     },
     clear: () => db.delete(KEY),
   };
@@ -82,11 +83,11 @@ export async function webCryptoDpopKey(
       false, // the private key can sign, never be exported
       ['sign', 'verify'],
     );
-    pair = await store.saveIfAbsent(generated);
+    pair = await store.saveIfAbsent(generated as WebCryptoKeyPair);
   }
-  const exported = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const exported = (await crypto.subtle.exportKey('jwk', pair.publicKey)) as Jwk;
   const { kty, crv, x, y } = exported;
-  const publicJwk: JsonWebKey = { kty, crv, x, y };
+  const publicJwk: Jwk = { kty, crv, x, y };
   const privateKey = pair.privateKey;
   return {
     alg: 'ES256',
@@ -110,7 +111,7 @@ const THUMBPRINT_MEMBERS: Record<string, readonly string[]> = {
 };
 
 /** The RFC 7638 SHA-256 thumbprint of a public JWK: the `jkt` a session is bound to. */
-export async function jwkThumbprint(jwk: JsonWebKey): Promise<string> {
+export async function jwkThumbprint(jwk: Jwk): Promise<string> {
   const members = jwk.kty === undefined ? undefined : THUMBPRINT_MEMBERS[jwk.kty];
   if (members === undefined) throw new TypeError(`unsupported JWK key type ${jwk.kty}`);
   const record = jwk as Record<string, unknown>;

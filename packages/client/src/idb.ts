@@ -14,7 +14,43 @@ export interface KeyValueDb {
 
 const STORE = 'kv';
 
-function request<T>(req: IDBRequest<T>): Promise<T> {
+/*
+ * The slice of the IndexedDB API used here, typed locally so that the package compiles with or
+ * without the DOM library (Node builds and tests have none).
+ */
+interface IdbRequest<T> {
+  readonly result: T;
+  readonly error: unknown;
+  onsuccess: (() => void) | null;
+  onerror: (() => void) | null;
+}
+interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
+  onupgradeneeded: (() => void) | null;
+}
+interface IdbDatabase {
+  transaction(store: string, mode: 'readonly' | 'readwrite'): IdbTransaction;
+  createObjectStore(name: string): unknown;
+  close(): void;
+  onversionchange: (() => void) | null;
+}
+interface IdbTransaction {
+  objectStore(name: string): IdbObjectStore;
+  readonly error: unknown;
+  oncomplete: (() => void) | null;
+  onabort: (() => void) | null;
+  onerror: (() => void) | null;
+}
+interface IdbObjectStore {
+  get(key: string): IdbRequest<unknown>;
+  put(value: unknown, key: string): IdbRequest<unknown>;
+  add(value: unknown, key: string): IdbRequest<unknown>;
+  delete(key: string): IdbRequest<unknown>;
+}
+interface IdbFactory {
+  open(name: string, version: number): IdbOpenRequest;
+}
+
+function request<T>(req: IdbRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -23,10 +59,10 @@ function request<T>(req: IDBRequest<T>): Promise<T> {
 
 /** Opens (creating on first use) the database `name` with its single `kv` object store. */
 export function openKeyValueDb(name: string): KeyValueDb {
-  let opened: Promise<IDBDatabase> | null = null;
+  let opened: Promise<IdbDatabase> | null = null;
   const db = () => {
-    opened ??= new Promise<IDBDatabase>((resolve, reject) => {
-      const idb = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    opened ??= new Promise<IdbDatabase>((resolve, reject) => {
+      const idb = (globalThis as { indexedDB?: IdbFactory }).indexedDB;
       if (idb === undefined) {
         reject(new Error('IndexedDB is not available here'));
         return;
@@ -49,8 +85,8 @@ export function openKeyValueDb(name: string): KeyValueDb {
   };
 
   async function run<T>(
-    mode: IDBTransactionMode,
-    action: (store: IDBObjectStore) => IDBRequest<T>,
+    mode: 'readonly' | 'readwrite',
+    action: (store: IdbObjectStore) => IdbRequest<T>,
   ): Promise<T> {
     const transaction = (await db()).transaction(STORE, mode);
     const result = request(action(transaction.objectStore(STORE)));
@@ -66,7 +102,7 @@ export function openKeyValueDb(name: string): KeyValueDb {
   }
 
   return {
-    get: <T>(key: string) => run('readonly', (s) => s.get(key)) as Promise<T | undefined>,
+    get: <T>(key: string) => run('readonly', (s) => s.get(key) as IdbRequest<T | undefined>),
     put: async (key, value) => {
       await run('readwrite', (s) => s.put(value, key));
     },

@@ -1,5 +1,6 @@
 import { fromBase64, toBase64 } from './encoding.js';
 import { openKeyValueDb } from './idb.js';
+import type { WebCryptoKey } from './webcrypto.js';
 
 /**
  * Where the client keeps its refresh token. On phones this must be the Keychain (iOS) or the
@@ -37,7 +38,7 @@ interface Sealed {
 
 /**
  * Browser storage: values encrypted with AES-256-GCM under a key generated non-extractable and
- * kept (as the CryptoKey itself) in IndexedDB, the ciphertext beside it. Script in the page can
+ * kept (as the WebCryptoKey itself) in IndexedDB, the ciphertext beside it. Script in the page can
  * use the key but never read it, so a copy of the database (a disk image, a backup, a synced
  * profile, an extension reading storage) yields nothing usable elsewhere. Each value is bound to
  * its name (AES-GCM additional data), so ciphertexts cannot be swapped between names.
@@ -49,11 +50,11 @@ interface Sealed {
 export function browserStorage(options: BrowserStorageOptions = {}): SecureStorage {
   const db = openKeyValueDb(options.databaseName ?? 'tessera');
   const KEY = 'storage.key';
-  let key: Promise<CryptoKey> | null = null;
+  let key: Promise<WebCryptoKey> | null = null;
 
-  function storageKey(): Promise<CryptoKey> {
+  function storageKey(): Promise<WebCryptoKey> {
     key ??= (async () => {
-      const found = await db.get<CryptoKey>(KEY);
+      const found = await db.get<WebCryptoKey>(KEY);
       if (found !== undefined) return found;
       const generated = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
         'encrypt',
@@ -61,7 +62,7 @@ export function browserStorage(options: BrowserStorageOptions = {}): SecureStora
       ]);
       if (await db.add(KEY, generated)) return generated;
       // Another tab generated the key first: use that one.
-      const winner = await db.get<CryptoKey>(KEY);
+      const winner = await db.get<WebCryptoKey>(KEY);
       if (winner === undefined) throw new Error('the storage key vanished while being created');
       return winner;
     })().catch((error) => {

@@ -16,6 +16,7 @@ import {
   EmbeddedJWK,
   exportJWK,
   generateKeyPair,
+  type CryptoKey as JoseKey,
   type JWK,
   jwtVerify,
   SignJWT,
@@ -360,7 +361,7 @@ describe('@tessera/client against the real service', () => {
 });
 
 interface ForeignKey {
-  privateKey: CryptoKey;
+  privateKey: JoseKey;
   jwk: JWK;
 }
 
@@ -415,7 +416,7 @@ describe('@tessera/client with DPoP against the real service (RFC 9449)', () => 
         algorithms: ['ES256'],
       });
       assert.equal(protectedHeader.alg, 'ES256');
-      assert.equal(protectedHeader.jwk?.d, undefined, 'public key only');
+      assert.equal((protectedHeader.jwk as JWK | undefined)?.d, undefined, 'public key only');
       assert.equal(await calculateJwkThumbprint(protectedHeader.jwk as JWK, 'sha256'), jkt);
       const url = new URL(sent.url);
       assert.equal(payload['htm'], sent.method);
