@@ -39,6 +39,8 @@ export interface SignInAnswer {
 export interface ServiceOptions {
   engine?: Partial<Omit<TesseraOptions, 'store' | 'clock'>>;
   server?: Partial<Omit<ServerOptions, 'tessera'>>;
+  /** Run on real time (a browser test, where the page's clocks cannot be injected). */
+  realTime?: boolean;
 }
 
 export async function startService(options: ServiceOptions = {}): Promise<Service> {
