@@ -165,6 +165,14 @@ export function loadConfig(options: LoadConfigOptions = {}): TesseraConfig {
     );
   }
 
+  // A lease shorter than three receiver timeouts could lapse while a node still waits for an
+  // answer, and a second node would send the same delivery at the same time.
+  if ((read('webhooks.timeout_ms') as number) * 3 > (read('webhooks.lease_ms') as number)) {
+    throw usageError(
+      `webhooks.timeout_ms (${read('webhooks.timeout_ms')}) must be at most a third of webhooks.lease_ms (${read('webhooks.lease_ms')})`,
+    );
+  }
+
   const certFile = read('tls.cert_file') as string | undefined;
   const keyFile = read('tls.key_file') as string | undefined;
   if ((certFile === undefined) !== (keyFile === undefined)) {

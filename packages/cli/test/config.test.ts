@@ -109,6 +109,14 @@ describe('configuration', () => {
       TESSERA_DPOP_NONCE_SECRET: 'n'.repeat(32),
       TESSERA_CONSOLE_ENABLED: 'false',
       TESSERA_CONSOLE_SIGN_IN_PER_MINUTE: '7',
+      TESSERA_WEBHOOKS_ENABLED: 'true',
+      TESSERA_WEBHOOKS_POLL_INTERVAL_MS: '20',
+      TESSERA_WEBHOOKS_TIMEOUT_MS: '1000',
+      TESSERA_WEBHOOKS_LEASE_MS: '3000',
+      TESSERA_WEBHOOKS_RETRY_WINDOW_SECONDS: '60',
+      TESSERA_WEBHOOKS_BACKOFF_BASE_MS: '10',
+      TESSERA_WEBHOOKS_BACKOFF_CAP_MS: '40',
+      TESSERA_WEBHOOKS_BATCH_SIZE: '7',
     };
     assert.deepEqual(
       Object.keys(env).sort(),
@@ -145,6 +153,23 @@ describe('configuration', () => {
     assert.equal(config.publicUrl, 'https://auth.example.com');
     assert.deepEqual(config.dpop, { maxAgeSeconds: 30, nonceSecret: 'n'.repeat(32) });
     assert.deepEqual(config.console, { enabled: false, signInPerMinute: 7 });
+    assert.deepEqual(config.webhooks, {
+      pollIntervalMs: 20,
+      timeoutMs: 1000,
+      leaseMs: 3000,
+      retryWindowMs: 60_000,
+      backoffBaseMs: 10,
+      backoffCapMs: 40,
+      batchSize: 7,
+    });
+    assert.equal(loadConfig({ env: { TESSERA_WEBHOOKS_ENABLED: 'false' } }).webhooks, false);
+    assert.throws(
+      () =>
+        loadConfig({
+          env: { TESSERA_WEBHOOKS_TIMEOUT_MS: '1001', TESSERA_WEBHOOKS_LEASE_MS: '3000' },
+        }),
+      /webhooks\.timeout_ms \(1001\) must be at most a third of webhooks\.lease_ms \(3000\)/,
+    );
   });
 
   test('the session cache is on by default on every store (issue 9), can be switched, and its age and lease are bounded', () => {
