@@ -189,6 +189,30 @@ function routes(rng: Rng): Record<string, RouteSpec> {
       hasBody: true,
     },
     'GET /v1/events': { method: 'GET', path: () => '/v1/events', auth: 'service', hasBody: false },
+    'POST /v1/webhooks': {
+      method: 'POST',
+      path: () => '/v1/webhooks',
+      auth: 'service',
+      hasBody: true,
+    },
+    'POST /v1/webhooks/:id/rotate-secret': {
+      method: 'POST',
+      path: () => `/v1/webhooks/${id(rng)}/rotate-secret`,
+      auth: 'service',
+      hasBody: true,
+    },
+    'POST /v1/webhooks/:id/disable': {
+      method: 'POST',
+      path: () => `/v1/webhooks/${id(rng)}/disable`,
+      auth: 'service',
+      hasBody: true,
+    },
+    'GET /v1/webhooks/deliveries': {
+      method: 'GET',
+      path: () => '/v1/webhooks/deliveries',
+      auth: 'service',
+      hasBody: false,
+    },
     'GET /v1/session': { method: 'GET', path: () => '/v1/session', auth: 'access', hasBody: false },
     'GET /v1/sessions': {
       method: 'GET',
