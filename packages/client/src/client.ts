@@ -529,10 +529,11 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   }
 
   /**
-   * What a 401 means: null when refreshing may help (expired or unknown access token);
-   * otherwise the error to throw (the session ended, step-up, a refused proof).
+   * What a 401 means: the error to throw (the session ended, step-up, a refused proof), or
+   * undefined when it is not one of those (then an expired or unknown token, or the resource's
+   * own refusal).
    */
-  async function refusal(response: Response): Promise<TesseraClientError | null> {
+  async function refusal(response: Response): Promise<TesseraClientError | undefined> {
     const body = await readJson(response);
     const challenge = response.headers.get('www-authenticate') ?? '';
     if (
@@ -556,7 +557,15 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
         cause: body,
       });
     }
-    return null;
+    return undefined;
+  }
+
+  /** RFC 6750 §3.1: only `invalid_token` says a new access token may help. */
+  function tokenRefused(response: Response, body: Json | null): boolean {
+    return (
+      body?.['error'] === 'invalid_token' ||
+      /error="invalid_token"/i.test(response.headers.get('www-authenticate') ?? '')
+    );
   }
 
   async function authorizedFetch(input: string | URL | Request, init?: RequestInit) {
@@ -576,7 +585,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     const response = await attempt(original, token);
     if (response.status !== 401) return response;
     const refused = await refusal(response);
-    if (refused !== null) throw refused;
+    if (refused !== undefined) throw refused;
+    // A 401 that is not about the token (a bare challenge, the API's own rule) is the caller's.
+    if (!tokenRefused(response, await readJson(response))) return response;
     if ((await load()) === null) return response;
     // Another caller may have rotated meanwhile: use its token rather than rotating again.
     const current = fresh();
@@ -584,7 +595,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     const retried = await attempt(original, next);
     if (retried.status === 401) {
       const again = await refusal(retried);
-      if (again !== null) throw again;
+      if (again !== undefined) throw again;
     }
     return retried;
   }

@@ -168,3 +168,73 @@ describe('@tessera/client against a fake service', () => {
     );
   });
 });
+
+describe('@tessera/client edge rules', () => {
+  /** A scripted service: /v1/token waits for `release()`; /api answers what `api` says. */
+  function scripted() {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const seen: string[] = [];
+    let api: () => Response = () => Response.json({ ok: true });
+    const fetchImpl: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const path = new URL(request.url).pathname;
+      seen.push(path);
+      if (path === '/v1/token') {
+        await gate;
+        return Response.json({ access_token: 'at2', refresh_token: 'rt2', expires_in: 300 });
+      }
+      if (path === '/v1/revoke') return new Response(null, { status: 200 });
+      return api();
+    };
+    return {
+      seen,
+      release: () => release(),
+      setApi: (f: () => Response) => {
+        api = f;
+      },
+      fetch: fetchImpl,
+    };
+  }
+
+  it('a logout while a refresh is in flight wins: the late answer does not bring the session back', async () => {
+    const s = scripted();
+    const storage = createMemoryStorage();
+    let now = 0;
+    const client = createTesseraClient({
+      baseUrl: BASE,
+      storage,
+      fetch: s.fetch,
+      clock: { now: () => now },
+    });
+    await client.setSession({ access_token: 'at1', refresh_token: 'rt1', expires_in: 300 });
+    now = 301_000;
+    const call = client.fetch('/api/me');
+    while (!s.seen.includes('/v1/token')) await new Promise((resolve) => setImmediate(resolve));
+    await client.logout();
+    s.release();
+    await assert.rejects(call, (e: TesseraClientError) => e.code === 'not_signed_in');
+    assert.equal(await client.isSignedIn(), false);
+    assert.equal(await storage.get('tessera.session'), null);
+  });
+
+  it('a 401 that is not about the token (no invalid_token) is handed back without a refresh', async () => {
+    const s = scripted();
+    s.release();
+    s.setApi(
+      () =>
+        new Response('no', { status: 401, headers: { 'www-authenticate': 'Basic realm="admin"' } }),
+    );
+    const client = createTesseraClient({
+      baseUrl: BASE,
+      storage: createMemoryStorage(),
+      fetch: s.fetch,
+      clock: { now: () => 0 },
+    });
+    await client.setSession({ access_token: 'at1', refresh_token: 'rt1', expires_in: 300 });
+    assert.equal((await client.fetch('/api/admin')).status, 401);
+    assert.deepEqual(s.seen, ['/api/admin']);
+  });
+});
