@@ -289,3 +289,85 @@ describe('webhook delivery with real tessera serve processes', { timeout: 240_00
     });
   }
 });
+
+describe('tessera webhooks', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-whcli-'));
+  const store = `sqlite:${join(dir, 'cli.db')}`;
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const tessera = (...args: string[]) =>
+    runInProcess(['webhooks', ...args, '--store', store], FAST);
+
+  test('create prints the secret once; list, rotate-secret, disable, enable and deliveries', async () => {
+    const created = await tessera(
+      'create',
+      '--url',
+      'https://app.example/h',
+      '--events',
+      'session.ended,session.refresh_reuse',
+      '--description',
+      'alerts',
+    );
+    assert.equal(created.code, 0, created.stderr);
+    const secret = /^(whsec_\S+)$/m.exec(created.stdout)?.[1];
+    assert.ok(secret, created.stdout);
+    const id = /subscription (\w+) →/.exec(created.stdout)?.[1] as string;
+    const listed = await tessera('list');
+    assert.match(
+      listed.stdout,
+      new RegExp(
+        `^${id}\\thttps://app\\.example/h\\tsession\\.ended,session\\.refresh_reuse\\t\\S+\\t-$`,
+        'm',
+      ),
+    );
+    assert.doesNotMatch(listed.stdout + (await tessera('list', '--json')).stdout, /whsec_/);
+    const rotated = await tessera('rotate-secret', id, '--overlap-seconds', '60', '--json');
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const { secret: next } = JSON.parse(rotated.stdout) as { secret: string };
+    assert.match(next, /^whsec_/);
+    assert.notEqual(next, secret);
+    assert.equal((await tessera('disable', id)).code, 0);
+    const again = await tessera('disable', id);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /already disabled/);
+    assert.match((await tessera('list')).stdout, /\(operator\)/);
+    assert.equal((await tessera('enable', id)).code, 0);
+    const deliveries = await tessera('deliveries', '--subscription', id, '--json');
+    assert.deepEqual(JSON.parse(deliveries.stdout), []);
+  });
+
+  test('bad command lines are usage errors (exit 2) that name the problem', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['create', '--events', 'session.ended'], /--url is required/],
+      [['create', '--url', 'https://a.example/'], /--events is required/],
+      [
+        ['create', '--url', 'ftp://a.example/', '--events', 'session.ended'],
+        /http:\/\/ or https:\/\//,
+      ],
+      [
+        ['create', '--url', 'https://a.example/', '--events', 'session.stolen'],
+        /unknown event type "session\.stolen"/,
+      ],
+      [
+        ['rotate-secret', 'x', '--overlap-seconds', 'soon'],
+        /--overlap-seconds must be a whole number/,
+      ],
+      [
+        ['rotate-secret', 'x', '--overlap-seconds', '999999999'],
+        /overlap_seconds must be a whole number from 0 to 604800/,
+      ],
+      [['deliveries', '--state', 'lost'], /--state must be one of pending, delivered, failed/],
+      [['deliveries', '--limit', '0'], /--limit must be from 1 to 10000/],
+      [['disable'], /expected ID, got none/],
+      [['explode'], /unknown action "explode"/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await tessera(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+    const unknown = await tessera('disable', 'nope');
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no webhook subscription with id nope/);
+    assert.deepEqual(JSON.parse((await tessera('list', '--json')).stdout), [], 'nothing written');
+  });
+});
