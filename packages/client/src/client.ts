@@ -134,6 +134,11 @@ const defaultClock: MonotonicClock = { now: () => performance.now() };
 
 type Json = Record<string, unknown>;
 
+/** The part of the Web Locks API used here (`navigator.locks`). */
+interface WebLocks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
 function isKeyHandle(option: DpopOption): option is DpopKeyHandle {
   return typeof option === 'object' && 'sign' in option;
 }
@@ -399,10 +404,17 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     throw failure('/v1/token', response, body);
   }
 
-  /** Single flight: every caller that needs a refresh while one runs awaits that one. */
+  /**
+   * Single flight: every caller that needs a refresh while one runs awaits that one. Where the
+   * Web Locks API exists (browsers), rotations are also serialized across the tabs sharing the
+   * storage, so two tabs never race with the same refresh token; each reads the latest token
+   * from storage once it holds the lock.
+   */
   function refresh(): Promise<string> {
     if (inflight === null) {
-      inflight = rotate().finally(() => {
+      const locks = (globalThis as { navigator?: { locks?: WebLocks } }).navigator?.locks;
+      const run = locks ? locks.request(`tessera.refresh:${baseUrl}`, rotate) : rotate();
+      inflight = run.finally(() => {
         inflight = null;
       });
     }
