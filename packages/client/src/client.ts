@@ -202,6 +202,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   /** Serializes every read-modify-write of the revoke queue. */
   let revokeQueue: Promise<unknown> = Promise.resolve();
   const nonces = new Map<string, string>();
+  /** Server time minus device time, learned from a refused proof (see adjustClock). */
+  let clockOffsetMs = 0;
   const listeners = new Set<(reason: SignOutReason) => void>();
 
   let dpopKey: Promise<DpopKeyHandle> | null = null;
@@ -227,10 +229,24 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     return createDpopProof(await key(), {
       htm: method,
       htu: url,
-      iat: Math.floor(wallClock() / 1000),
+      iat: Math.floor((wallClock() + clockOffsetMs) / 1000),
       ...(accessToken === undefined ? {} : { accessToken }),
       ...withNonce(url),
     });
+  }
+
+  /**
+   * After a refused proof: when the answer's `Date` shows the device clock more than 30 s away
+   * from the server's, later proofs use the server's time (`iat` must be within the server's
+   * window, RFC 9449 §4.3 check 11). True when that changed something, so a retry may help.
+   */
+  function adjustClock(response: Response): boolean {
+    const date = Date.parse(response.headers.get('date') ?? '');
+    if (Number.isNaN(date)) return false;
+    const offset = date - wallClock();
+    if (Math.abs(offset - clockOffsetMs) <= 30_000) return false;
+    clockOffsetMs = offset;
+    return true;
   }
 
   function withNonce(url: string): { nonce?: string } {
@@ -333,7 +349,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   /** `POST /v1/token` with the refresh token, a DPoP proof when bound, one nonce retry. */
   async function tokenRequest(parent: string, bound: boolean): Promise<Response> {
     const url = `${baseUrl}/v1/token`;
-    for (let attempt = 0; ; attempt++) {
+    let nonceRetried = false;
+    let clockRetried = false;
+    for (;;) {
       const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded' });
       if (bound) headers.set('dpop', await proof('POST', url));
       const response = await send(
@@ -343,14 +361,16 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
           body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: parent }),
         }),
       );
-      if (
-        bound &&
-        attempt === 0 &&
-        response.status === 400 &&
-        response.headers.has('dpop-nonce') &&
-        (await readJson(response))?.['error'] === 'use_dpop_nonce'
-      ) {
-        continue; // RFC 9449 §8: the refresh token was not used; retry with the nonce
+      if (!bound || response.status !== 400) return response;
+      // A refused proof means the refresh token was not used: retrying is safe.
+      const error = (await readJson(response))?.['error'];
+      if (error === 'use_dpop_nonce' && !nonceRetried && response.headers.has('dpop-nonce')) {
+        nonceRetried = true; // RFC 9449 §8: retry with the nonce just received
+        continue;
+      }
+      if (error === 'invalid_dpop_proof' && !clockRetried && adjustClock(response)) {
+        clockRetried = true; // the device clock is off: retry with the server's time
+        continue;
       }
       return response;
     }
@@ -529,13 +549,21 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   /** Sends with the token; one more time when the answer is a DPoP nonce challenge. */
   async function attempt(original: Request, token: string): Promise<Response> {
-    const response = await send(await authorize(original.clone(), token));
+    let response = await send(await authorize(original.clone(), token));
+    const challenge = () =>
+      response.status === 401 ? (response.headers.get('www-authenticate') ?? '') : '';
     if (
-      response.status === 401 &&
       response.headers.has('dpop-nonce') &&
-      /^\s*DPoP\b.*error="use_dpop_nonce"/i.test(response.headers.get('www-authenticate') ?? '')
+      /^\s*DPoP\b.*error="use_dpop_nonce"/i.test(challenge())
     ) {
-      return send(await authorize(original.clone(), token));
+      response = await send(await authorize(original.clone(), token));
+    }
+    if (
+      access?.type === 'DPoP' &&
+      /^\s*DPoP\b.*error="invalid_dpop_proof"/i.test(challenge()) &&
+      adjustClock(response)
+    ) {
+      response = await send(await authorize(original.clone(), token));
     }
     return response;
   }

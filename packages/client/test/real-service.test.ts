@@ -511,6 +511,40 @@ describe('@tessera/client with DPoP against the real service (RFC 9449)', () => 
     assert.equal(typeof last.payload['nonce'], 'string');
   });
 
+  it('a device clock two hours off: the first refused proof teaches the client the server time, on resources and on refresh', async () => {
+    const s = await start({ realTime: true });
+    const skewed = { wallClock: () => Date.now() - 2 * 3600_000 };
+    const storage = createMemoryStorage();
+    const keyStore = memoryDpopKeyStore();
+    const net = network();
+    const client = createTesseraClient({
+      baseUrl: s.url,
+      storage,
+      fetch: net.fetch,
+      dpop: { keyStore },
+      wallClock: skewed.wallClock,
+    });
+    await client.setSession(await s.signIn({ dpop_jkt: await client.jkt() }));
+    assert.equal((await client.fetch('/v1/session')).status, 200);
+    assert.deepEqual(
+      net.state.statuses.map((x) => x.status),
+      [401, 200],
+    );
+    // A restarted app (no access token, no learned offset) refreshes first.
+    const restarted = createTesseraClient({
+      baseUrl: s.url,
+      storage,
+      fetch: net.fetch,
+      dpop: { keyStore },
+      wallClock: skewed.wallClock,
+    });
+    assert.equal((await restarted.fetch('/v1/session')).status, 200);
+    assert.deepEqual(
+      net.state.statuses.slice(2).map((x) => `${new URL(x.url).pathname} ${x.status}`),
+      ['/v1/token 400', '/v1/token 200', '/v1/session 200'],
+    );
+  });
+
   it('refuses to adopt a DPoP-bound session without a key', async () => {
     const s = await start();
     const bound = await boundClient(s);
