@@ -105,6 +105,8 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     throw new TesseraError('invalid_config', 'webhooks: timeout_ms must be at most lease_ms / 3');
   }
   let timer: NodeJS.Timeout | null = null;
+  /** Rounds failed in a row (the store unreachable): polling slows down, up to 30 s. */
+  let failures = 0;
   let running: Promise<unknown> | null = null;
   let stopped = true;
 
@@ -182,11 +184,17 @@ export function createWebhookWorker(options: WebhookWorkerOptions): WebhookWorke
     timer = setTimeout(() => {
       timer = null;
       running = runOnce().then(
-        // A full batch means more may be due: go again at once.
-        (count) => schedule(count >= batchSize ? 0 : pollIntervalMs),
+        (count) => {
+          failures = 0;
+          // A full batch means more may be due: go again at once.
+          schedule(count >= batchSize ? 0 : pollIntervalMs);
+        },
         (error) => {
+          // Told once per failed round, but rounds slow down while the store is down, so an
+          // outage does not flood the log or hammer a recovering store.
+          failures += 1;
           options.onError?.(error);
-          schedule(pollIntervalMs);
+          schedule(Math.min(pollIntervalMs * 2 ** Math.min(failures, 10), 30_000));
         },
       );
     }, delayMs);

@@ -209,7 +209,9 @@ export function webhookPayload(event: SessionEvent): {
   return {
     type: event.type,
     timestamp: new Date(event.at).toISOString(),
+    // The event's details first, so that none of them can shadow the fields every event has.
     data: {
+      ...event.data,
       event_id: event.id,
       session_id: event.sessionId,
       user_id: event.userId,
@@ -217,7 +219,6 @@ export function webhookPayload(event: SessionEvent): {
       device_id: event.deviceId,
       ip: event.ip,
       at: event.at,
-      ...event.data,
     },
   };
 }

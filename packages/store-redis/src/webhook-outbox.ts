@@ -207,6 +207,13 @@ export function redisWebhookVerbs(link: RedisLink, prefix: string): WebhookOutbo
     throw new TesseraError('store_unavailable', 'redis: the subscription kept changing');
   }
 
+  async function listSubscriptions(): Promise<WebhookSubscriptionRecord[]> {
+    const all = toFieldMap(await send(['HGETALL', keys.subs]));
+    return Object.values(all)
+      .map((raw) => JSON.parse(raw) as WebhookSubscriptionRecord)
+      .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
+  }
+
   async function records(ids: string[]): Promise<WebhookDeliveryRecord[]> {
     if (ids.length === 0) return [];
     const [events, states, scores] = (await Promise.all([
@@ -265,12 +272,7 @@ export function redisWebhookVerbs(link: RedisLink, prefix: string): WebhookOutbo
       const raw = await getRaw(id);
       return raw === null ? null : (JSON.parse(raw) as WebhookSubscriptionRecord);
     },
-    async listWebhookSubscriptions() {
-      const all = toFieldMap(await send(['HGETALL', keys.subs]));
-      return Object.values(all)
-        .map((raw) => JSON.parse(raw) as WebhookSubscriptionRecord)
-        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
-    },
+    listWebhookSubscriptions: listSubscriptions,
     async setWebhookSubscriptionDisabled(id, at, reason) {
       return update(id, (current) =>
         (current.disabledAt === null) === (at === null)
@@ -291,7 +293,7 @@ export function redisWebhookVerbs(link: RedisLink, prefix: string): WebhookOutbo
       const [deliveries, rawEvents, subscriptions] = await Promise.all([
         records(ids),
         send(['HMGET', keys.deliveries, ...ids]) as Promise<Array<string | null>>,
-        this.listWebhookSubscriptions(),
+        listSubscriptions(),
       ]);
       const byId = new Map(subscriptions.map((s) => [s.id, s]));
       const out: ClaimedWebhookDelivery[] = [];
