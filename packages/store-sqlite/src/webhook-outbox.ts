@@ -170,6 +170,10 @@ export function sqliteWebhookVerbs(
         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND s.disabled_at IS NULL
         ORDER BY d.created_at, d.id LIMIT ?`,
     ),
+    anyDue: database.prepare<[number], { found: number }>(
+      `SELECT 1 AS found FROM tessera_webhook_deliveries
+        WHERE state = 'pending' AND next_attempt_at <= ? LIMIT 1`,
+    ),
     lease: database.prepare<[string, number, string]>(
       'UPDATE tessera_webhook_deliveries SET lease_owner = ?, next_attempt_at = ? WHERE id = ?',
     ),
@@ -294,6 +298,8 @@ export function sqliteWebhookVerbs(
       return result.changes === 1;
     },
     async claimWebhookDeliveries({ owner, now, leaseMs, limit }) {
+      // A plain read first: an idle node polling an empty outbox never takes the write lock.
+      if (!guard(() => sql.anyDue.get(now))) return [];
       return guard(() => claim.immediate(owner, now, leaseMs, limit));
     },
     async completeWebhookDelivery({ id, owner, at, outcome }) {
