@@ -1,3 +1,5 @@
+import { sha256Js } from './sha256.js';
+
 /** base64url without padding (RFC 4648 §5), as JOSE uses it. */
 export function base64url(bytes: Uint8Array): string {
   let binary = '';
@@ -23,6 +25,10 @@ export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** SHA-256 of the UTF-8 text: WebCrypto where there is one, plain JavaScript otherwise. */
 export async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  const bytes = new TextEncoder().encode(text);
+  const subtle = (globalThis as { crypto?: { subtle?: typeof crypto.subtle } }).crypto?.subtle;
+  if (subtle === undefined) return sha256Js(bytes);
+  return new Uint8Array(await subtle.digest('SHA-256', bytes));
 }

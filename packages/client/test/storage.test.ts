@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   createDpopProof,
@@ -16,6 +16,7 @@ import {
   webCryptoDpopKey,
 } from '@tessera/client';
 import { calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from 'jose';
+import { sha256Js } from '../src/sha256.js';
 
 /*
  * The storage adapters against fakes that follow the libraries' documented APIs, and the DPoP
@@ -232,6 +233,21 @@ describe('DPoP building blocks', () => {
       assert.equal(payload['htu'], 'https://auth.example.test/v1/token');
       assert.equal(payload['nonce'], 'n-1');
       assert.equal(typeof payload['ath'], 'string');
+    }
+  });
+
+  it('the plain-JavaScript SHA-256 (runtimes without crypto.subtle) agrees with node:crypto', () => {
+    const inputs = [
+      ...Array.from({ length: 130 }, (_, n) => randomBytes(n)), // every padding boundary
+      randomBytes(1 << 20),
+      new TextEncoder().encode('tsa_ünïcödé ✓'),
+    ];
+    for (const input of inputs) {
+      assert.equal(
+        Buffer.from(sha256Js(input)).toString('hex'),
+        createHash('sha256').update(input).digest('hex'),
+        `length ${input.length}`,
+      );
     }
   });
 
