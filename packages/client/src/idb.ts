@@ -89,16 +89,17 @@ export function openKeyValueDb(name: string): KeyValueDb {
     action: (store: IdbObjectStore) => IdbRequest<T>,
   ): Promise<T> {
     const transaction = (await db()).transaction(STORE, mode);
-    const result = request(action(transaction.objectStore(STORE)));
-    // Its failure is the transaction's failure, reported below.
-    result.catch(() => undefined);
-    // Resolve only once the transaction is durable (a write that rolls back must not succeed).
-    await new Promise<void>((resolve, reject) => {
+    // Resolves only once the transaction is durable: a write that rolls back must not succeed.
+    const done = new Promise<void>((resolve, reject) => {
       transaction.oncomplete = () => resolve();
       transaction.onabort = () => reject(transaction.error ?? new Error('transaction aborted'));
-      transaction.onerror = () => reject(transaction.error);
+      transaction.onerror = () => reject(transaction.error ?? new Error('transaction failed'));
     });
-    return result;
+    done.catch(() => undefined); // a failed request reports its own error first, below
+    // The request's own error (say, ConstraintError from add) is the one worth reporting.
+    const value = await request(action(transaction.objectStore(STORE)));
+    await done;
+    return value;
   }
 
   return {

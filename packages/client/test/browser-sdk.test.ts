@@ -216,4 +216,29 @@ describe('@tessera/client in real Chromium (dist/ ESM)', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  it('two tabs: one DPoP key for both even when they create it at once, and both refresh the shared session', async () => {
+    const context = await browser.newContext(); // fresh IndexedDB
+    try {
+      const [a, b] = [await context.newPage(), await context.newPage()];
+      await Promise.all([open(a, `${web.url}/`), open(b, `${web.url}/`)]);
+      const create = 'window.client = makeClient(); return await client.jkt();';
+      const [jktA, jktB] = await Promise.all([run<string>(a, create), run<string>(b, create)]);
+      assert.equal(jktA, jktB, 'the tab that lost the race uses the winner key');
+      const signedIn = await service.signIn({ dpop_jkt: jktA });
+      await run(a, `await client.setSession(${JSON.stringify(signedIn)});`);
+      const before = service.tokenRequests();
+      // Tab b has no access token in memory; tab a is told its token expired: both refresh at
+      // once from the same stored refresh token (serialized by Web Locks).
+      const call = 'return (await client.fetch("/v1/session")).status;';
+      await run(a, 'window.client = makeClient();');
+      const statuses = await Promise.all([run<number>(a, call), run<number>(b, call)]);
+      assert.deepEqual(statuses, [200, 200]);
+      assert.equal(service.tokenRequests() - before, 2);
+      assert.ok(await service.tessera.getLiveSession(signedIn.session.id), 'no reuse alarm');
+      assert.equal(await run<boolean>(b, 'return await client.isSignedIn();'), true);
+    } finally {
+      await context.close();
+    }
+  });
 });
