@@ -458,11 +458,18 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
     }
   }
 
+  /** The next attempt after `revokeDelayMs`, which then doubles (up to 10 minutes). */
+  function backOff(): void {
+    revokeNextAttemptAt = clock.now() + revokeDelayMs;
+    scheduleRevokeRetry();
+    revokeDelayMs = Math.min(revokeDelayMs * 2, MAX_REVOKE_RETRY_MS);
+  }
+
   function scheduleRevokeRetry(): void {
     if (revokeTimer !== null) clearTimeout(revokeTimer);
     const timer = setTimeout(() => {
       revokeTimer = null;
-      flushRevokes().catch(() => undefined);
+      flushRevokes(true).catch(() => undefined); // its time has come, whatever `clock` says
     }, revokeDelayMs);
     // In Node, a queued retry must not keep the process alive on its own.
     (timer as { unref?: () => void }).unref?.();
@@ -489,9 +496,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       }
       await storage.set(REVOKE_KEY, JSON.stringify(left));
       revokesQueued = true;
-      revokeNextAttemptAt = clock.now() + revokeDelayMs;
-      scheduleRevokeRetry();
-      revokeDelayMs = Math.min(revokeDelayMs * 2, MAX_REVOKE_RETRY_MS);
+      backOff();
       return false;
     });
   }
@@ -724,8 +729,7 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
           const queued = await readQueue();
           await storage.set(REVOKE_KEY, JSON.stringify([...queued, ...undelivered]));
           revokesQueued = true;
-          revokeNextAttemptAt = clock.now() + revokeDelayMs;
-          scheduleRevokeRetry();
+          backOff();
         });
       }
       await storage.delete(SESSION_KEY);

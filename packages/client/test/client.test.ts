@@ -238,3 +238,48 @@ describe('@tessera/client edge rules', () => {
     assert.deepEqual(s.seen, ['/api/admin']);
   });
 });
+
+describe('@tessera/client revoke retries', () => {
+  it('a revoke queued by an offline logout is retried on a timer, 5 s then doubling, until it is delivered', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    let online = false;
+    const revokeAttempts: boolean[] = [];
+    const client = createTesseraClient({
+      baseUrl: BASE,
+      storage: createMemoryStorage(),
+      clock: { now: () => 0 },
+      fetch: async (input, init) => {
+        const request = new Request(input, init);
+        if (new URL(request.url).pathname === '/v1/revoke') revokeAttempts.push(online);
+        if (!online) throw new TypeError('fetch failed (offline)');
+        return new Response(null, { status: 200 });
+      },
+    });
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    await client.setSession({ access_token: 'at1', refresh_token: 'rt1', expires_in: 300 });
+    await client.logout();
+    assert.deepEqual(revokeAttempts, [false]);
+    t.mock.timers.tick(4999);
+    await settle();
+    assert.equal(revokeAttempts.length, 1);
+    t.mock.timers.tick(1); // 5 s
+    await settle();
+    assert.deepEqual(revokeAttempts, [false, false]);
+    t.mock.timers.tick(9999);
+    await settle();
+    assert.equal(revokeAttempts.length, 2);
+    t.mock.timers.tick(1); // 10 s more
+    await settle();
+    assert.deepEqual(revokeAttempts, [false, false, false]);
+    online = true;
+    t.mock.timers.tick(20_000);
+    await settle();
+    assert.deepEqual(revokeAttempts, [false, false, false, true]);
+    t.mock.timers.tick(10 * 60_000);
+    await settle();
+    assert.equal(revokeAttempts.length, 4, 'nothing left to retry');
+    assert.equal(await client.flushPendingRevokes(), true);
+  });
+});
