@@ -172,9 +172,36 @@ function failure(path: string, response: Response, body: Json | null): TesseraCl
   });
 }
 
+/**
+ * The app's storage with its failures as `storage_unavailable` (a Keychain item kept
+ * `WHEN_UNLOCKED_THIS_DEVICE_ONLY` cannot be read while the device is locked, for instance).
+ */
+function guarded(storage: SecureStorage): SecureStorage {
+  const wrap =
+    <A extends unknown[], R>(verb: string, action: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await action(...args);
+      } catch (cause) {
+        throw new TesseraClientError(
+          'storage_unavailable',
+          `the secure storage failed to ${verb}`,
+          {
+            cause,
+          },
+        );
+      }
+    };
+  return {
+    get: wrap('read', (key: string) => storage.get(key)),
+    set: wrap('write', (key: string, value: string) => storage.set(key, value)),
+    delete: wrap('delete', (key: string) => storage.delete(key)),
+  };
+}
+
 /** Creates the app-side session client. See the package README for the rules it enforces. */
 export function createTesseraClient(options: TesseraClientOptions): TesseraClient {
-  const { storage } = options;
+  const storage = guarded(options.storage);
   const doFetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   const clock = options.clock ?? defaultClock;
   const wallClock = options.wallClock ?? (() => Date.now());

@@ -14,6 +14,9 @@
  * - `not_found`: `endSession(id)` named no live session of this user.
  * - `origin_not_allowed`: `fetch` was asked to send the token to an origin not in
  *   `resourceOrigins` (the token would leak to a third party).
+ * - `storage_unavailable`: the secure storage failed (a Keychain item that is readable only while
+ *   the device is unlocked, read while it is locked). Try again later: a rotation it interrupted
+ *   is finished then, with the same pair inside the grace window.
  * - `invalid_response`: the service answered something this client does not understand.
  */
 export type TesseraClientErrorCode =
@@ -26,6 +29,7 @@ export type TesseraClientErrorCode =
   | 'dpop_unavailable'
   | 'not_found'
   | 'origin_not_allowed'
+  | 'storage_unavailable'
   | 'invalid_response';
 
 export interface TesseraClientErrorOptions {

@@ -283,3 +283,39 @@ describe('@tessera/client revoke retries', () => {
     assert.equal(await client.flushPendingRevokes(), true);
   });
 });
+
+describe('@tessera/client storage failures', () => {
+  it('a locked Keychain is storage_unavailable, and the client works again once it is unlocked', async () => {
+    const { service } = setup();
+    const inner = createMemoryStorage();
+    let locked = false;
+    const keychain = {
+      get: async (key: string) => {
+        if (locked) throw new Error('errSecInteractionNotAllowed');
+        return inner.get(key);
+      },
+      set: async (key: string, value: string) => {
+        if (locked) throw new Error('errSecInteractionNotAllowed');
+        return inner.set(key, value);
+      },
+      delete: (key: string) => inner.delete(key),
+    };
+    const client = createTesseraClient({
+      baseUrl: BASE,
+      storage: keychain,
+      fetch: service.fetch,
+      clock: service,
+    });
+    await client.setSession(service.signIn());
+    service.advance(301_000);
+    locked = true;
+    await assert.rejects(
+      client.fetch('/api/me'),
+      (e: TesseraClientError) => e.code === 'storage_unavailable',
+    );
+    assert.equal(service.refreshCount, 0, 'nothing sent without the refresh token');
+    locked = false;
+    assert.equal((await client.fetch('/api/me')).status, 200);
+    assert.equal(service.refreshCount, 1);
+  });
+});
