@@ -49,6 +49,11 @@ export interface TesseraClientOptions {
    * cannot leak the token to a third party.
    */
   resourceOrigins?: string[];
+  /**
+   * Accept plain `http:` origins that are not loopback (an emulator's `10.0.2.2`); never in
+   * production. @default false
+   */
+  allowInsecureHttp?: boolean;
   /** Refresh this long before the access token expires (default 30). */
   refreshMarginSeconds?: number;
   /** First wait before a failed logout revoke is retried; doubles up to 10 minutes (default 5). */
@@ -199,6 +204,32 @@ function guarded(storage: SecureStorage): SecureStorage {
   };
 }
 
+const LOOPBACK = /^(localhost|.+\.localhost|127\.\d+\.\d+\.\d+|\[::1\])$/i;
+
+/**
+ * The origin of a configured URL. Tokens travel only over https (NIST SP 800-63B-4: sessions
+ * never fall back to http); plain http is accepted for loopback hosts (local development) or
+ * with `allowInsecureHttp`.
+ */
+function checkedOrigin(url: string, allowInsecureHttp: boolean): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TesseraClientError('invalid_config', `not an absolute URL: ${url}`);
+  }
+  const secure =
+    parsed.protocol === 'https:' ||
+    (parsed.protocol === 'http:' && (allowInsecureHttp || LOOPBACK.test(parsed.hostname)));
+  if (!secure) {
+    throw new TesseraClientError(
+      'invalid_config',
+      `${parsed.origin}: tokens are sent over https only (http is allowed for localhost, or with allowInsecureHttp)`,
+    );
+  }
+  return parsed.origin;
+}
+
 /** Creates the app-side session client. See the package README for the rules it enforces. */
 export function createTesseraClient(options: TesseraClientOptions): TesseraClient {
   const storage = guarded(options.storage);
@@ -207,9 +238,10 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   const wallClock = options.wallClock ?? (() => Date.now());
   const marginMs = (options.refreshMarginSeconds ?? 30) * 1000;
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const serviceOrigin = new URL(baseUrl).origin;
   const allowedOrigins = new Set(
-    [serviceOrigin, ...(options.resourceOrigins ?? [])].map((o) => new URL(o).origin),
+    [baseUrl, ...(options.resourceOrigins ?? [])].map((o) =>
+      checkedOrigin(o, options.allowInsecureHttp === true),
+    ),
   );
   const revokeRetryMs = (options.revokeRetrySeconds ?? 5) * 1000;
 

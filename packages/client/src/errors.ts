@@ -17,6 +17,8 @@
  * - `storage_unavailable`: the secure storage failed (a Keychain item that is readable only while
  *   the device is unlocked, read while it is locked). Try again later: a rotation it interrupted
  *   is finished then, with the same pair inside the grace window.
+ * - `invalid_config`: `createTesseraClient` options are wrong (a URL that is not absolute, or plain
+ *   http to a host that is not loopback without `allowInsecureHttp`).
  * - `invalid_response`: the service answered something this client does not understand.
  */
 export type TesseraClientErrorCode =
@@ -30,6 +32,7 @@ export type TesseraClientErrorCode =
   | 'not_found'
   | 'origin_not_allowed'
   | 'storage_unavailable'
+  | 'invalid_config'
   | 'invalid_response';
 
 export interface TesseraClientErrorOptions {

@@ -319,3 +319,24 @@ describe('@tessera/client storage failures', () => {
     assert.equal(service.refreshCount, 1);
   });
 });
+
+describe('@tessera/client configuration', () => {
+  const make = (baseUrl: string, extra: Record<string, unknown> = {}) =>
+    createTesseraClient({ baseUrl, storage: createMemoryStorage(), ...extra });
+  const invalidConfig = (e: unknown) => (e as TesseraClientError).code === 'invalid_config';
+
+  it('sends tokens over https only; http for loopback hosts or with allowInsecureHttp', () => {
+    make('https://auth.example.com');
+    make('http://localhost:8080');
+    make('http://127.0.0.1:8080');
+    make('http://[::1]:8080');
+    make('http://dev.localhost');
+    assert.throws(() => make('http://auth.example.com'), invalidConfig);
+    assert.throws(
+      () => make('https://auth.example.com', { resourceOrigins: ['http://api.example.com'] }),
+      invalidConfig,
+    );
+    make('http://10.0.2.2:8080', { allowInsecureHttp: true });
+    assert.throws(() => make('auth.example.com'), invalidConfig);
+  });
+});
