@@ -246,7 +246,9 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   const revokeRetryMs = (options.revokeRetrySeconds ?? 5) * 1000;
 
   // The access token lives in memory only: after a restart the first call refreshes.
-  let access: { token: string; expiresAt: number; type: 'Bearer' | 'DPoP' } | null = null;
+  let access: { token: string; expiresAt: number } | null = null;
+  /** How the access token is presented: `DPoP` for a session bound to a key (RFC 9449 §7.1). */
+  let tokenKind: 'Bearer' | 'DPoP' = 'Bearer';
   let inflight: Promise<string> | null = null;
   let started: Promise<void> | null = null;
   /** Bumped by every sign-out: a rotation that began before it must not bring the session back. */
@@ -398,11 +400,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
   function adopt(answer: TokenAnswer, receivedAt: number): void {
     // Relative to the monotonic clock when the request was sent (never the server's absolute
     // times): a wrong phone clock cannot shift it, and network time only makes it earlier.
-    access = {
-      token: answer.access_token,
-      expiresAt: receivedAt + answer.expires_in * 1000,
-      type: tokenType(answer.token_type),
-    };
+    tokenKind = tokenType(answer.token_type);
+    access = { token: answer.access_token, expiresAt: receivedAt + answer.expires_in * 1000 };
   }
 
   /** `POST /v1/token` with the refresh token, a DPoP proof when bound, one nonce retry. */
@@ -601,7 +600,8 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
 
   async function authorize(request: Request, token: string): Promise<Request> {
     const headers = new Headers(request.headers);
-    if (access?.token === token && access.type === 'DPoP') {
+    // A session keeps its token type across rotations: bound sessions stay bound.
+    if (tokenKind === 'DPoP') {
       headers.set('authorization', `DPoP ${token}`);
       headers.set('dpop', await proof(request.method, request.url, token));
     } else {
@@ -618,13 +618,13 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       response.status === 401 ? (response.headers.get('www-authenticate') ?? '') : '';
     if (
       response.headers.has('dpop-nonce') &&
-      /^\s*DPoP\b.*error="use_dpop_nonce"/i.test(challenge())
+      /\bDPoP\b.*error="use_dpop_nonce"/i.test(challenge())
     ) {
       response = await send(await authorize(original.clone(), token));
     }
     if (
-      access?.type === 'DPoP' &&
-      /^\s*DPoP\b.*error="invalid_dpop_proof"/i.test(challenge()) &&
+      tokenKind === 'DPoP' &&
+      /\bDPoP\b.*error="invalid_dpop_proof"/i.test(challenge()) &&
       adjustClock(response)
     ) {
       response = await send(await authorize(original.clone(), token));
