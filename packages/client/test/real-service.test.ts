@@ -545,6 +545,20 @@ describe('@tessera/client with DPoP against the real service (RFC 9449)', () => 
     );
   });
 
+  it('the devices screen and step-up work the same for a bound session (Authorization: DPoP)', async () => {
+    const s = await start();
+    const { net, client, signedIn } = await boundClient(s);
+    await s.signIn(); // another device of alice
+    const listed = await client.sessions();
+    assert.equal(listed.length, 2);
+    assert.equal(listed.find((x) => x.current)?.id, signedIn.session.id);
+    await client.ensureFreshAuth(60);
+    s.clock.advance(120_000);
+    await assert.rejects(client.ensureFreshAuth(60), code('step_up_required'));
+    assert.equal(await client.endOtherSessions(), 1);
+    assert.ok(net.state.sent.every((x) => /^DPoP tsa_/.test(x.authorization ?? '') && x.dpop));
+  });
+
   it('refuses to adopt a DPoP-bound session without a key', async () => {
     const s = await start();
     const bound = await boundClient(s);
