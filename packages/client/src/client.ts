@@ -390,7 +390,10 @@ export function createTesseraClient(options: TesseraClientOptions): TesseraClien
       typeof a.access_token !== 'string' ||
       typeof a.refresh_token !== 'string' ||
       typeof a.expires_in !== 'number' ||
-      !(a.expires_in > 0)
+      // 0 is an answer: a rotation replayed inside the grace window hands back the access token
+      // minted at the rotation, with what is left of its life, possibly nothing. Its refresh
+      // token is good, so the pair is kept and the next call refreshes again.
+      !(a.expires_in >= 0)
     ) {
       throw new TesseraClientError('invalid_response', 'not a token answer', { cause: answer });
     }

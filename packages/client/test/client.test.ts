@@ -30,6 +30,13 @@ describe('@tessera/client against a fake service', () => {
     assert.equal(service.refreshCount, 1);
   });
 
+  it('keeps a pair whose access token has no life left (a grace replay) and refreshes on the next call', async () => {
+    const { service, client } = setup();
+    await client.setSession({ ...service.signIn(), expires_in: 0 });
+    assert.equal((await client.fetch('/api/me')).status, 200);
+    assert.equal(service.refreshCount, 1);
+  });
+
   it('refreshes before expiry inside the margin, judged on the monotonic clock', async () => {
     const { service, client } = setup();
     await client.setSession(service.signIn());
