@@ -58,7 +58,9 @@ export function guardStore(store: SessionStore): SessionStore {
     });
   };
   const guarded: Record<string, unknown> = {};
-  const present = [...OPTIONAL_VERBS, ...WEBHOOK_VERBS].filter((name) => typeof store[name] === 'function');
+  const present = [...OPTIONAL_VERBS, ...WEBHOOK_VERBS].filter(
+    (name) => typeof store[name] === 'function',
+  );
   for (const name of [...STORE_VERBS, ...present]) {
     const verb = store[name] as (...args: unknown[]) => Promise<unknown>;
     guarded[name] = (...args: unknown[]) => {

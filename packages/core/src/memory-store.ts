@@ -1,7 +1,6 @@
 import { type Clock, systemClock } from './clock.js';
 import { TesseraError } from './errors.js';
 import { memoryNodeLeases } from './memory-node-leases.js';
-import { memoryWebhookOutbox, webhookVerbs } from './webhooks-memory.js';
 import { type EndSelector, matchesEventQuery, type SessionStore } from './store.js';
 import type {
   EventPage,
@@ -10,6 +9,7 @@ import type {
   SessionEvent,
   SessionRecord,
 } from './types.js';
+import { memoryWebhookOutbox, webhookVerbs } from './webhooks-memory.js';
 
 export interface MemoryStoreOptions {
   /** The clock of node leases (the "store's clock"). @default systemClock */

@@ -11,7 +11,6 @@ import {
 import type BetterSqlite3 from 'better-sqlite3';
 import { migrateSchema } from './migrate.js';
 import { sqliteOperatorVerbs } from './operators.js';
-import { prepareWebhookFanOut, sqliteWebhookVerbs } from './webhook-outbox.js';
 import {
   rowToEvent,
   rowToServiceKey,
@@ -26,6 +25,7 @@ import {
   prepareStatements,
 } from './statements.js';
 import { translateError } from './translate-error.js';
+import { prepareWebhookFanOut, sqliteWebhookVerbs } from './webhook-outbox.js';
 
 export interface SqliteStoreOptions {
   /**
